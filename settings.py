@@ -1,0 +1,42 @@
+"""The one place that reads the environment: every setting has the prefix INCIDENTFLOW_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent
+DEFAULT_POLICY_FILE = PROJECT_DIR / "policy" / "default.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INCIDENTFLOW_", extra="ignore")
+
+    data_dir: Path = PROJECT_DIR / ".data"
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "incidents"
+    database_url: str = ""
+    policy_file: Path = DEFAULT_POLICY_FILE
+    tokens_file: Path | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'incidentflow.db'}"
+
+    @property
+    def resolved_tokens_file(self) -> Path:
+        return self.tokens_file or self.data_dir / "tokens.toml"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,213 @@
+"""IncidentWorkflow: one durable workflow per incident.
+
+Transitions arrive as Updates (API callers get the new view or a rejection) or as Signals
+(automation; an invalid one is recorded as rejected). Both are dynamic handlers keyed by the
+action name, decoded and checked against the one transition table in `workflows.domain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue, RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from workflows import domain, presentation, timers
+    from workflows.models import (
+        Action,
+        ActionRequest,
+        IncidentRecord,
+        IncidentState,
+        IncidentView,
+        TimelineEntry,
+    )
+
+UPSERT_RECORD = "upsert_incident_record"
+REMEMBERED_REQUEST_IDS = 500
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+
+
+@workflow.defn(name="IncidentWorkflow")
+class IncidentWorkflow:
+    @workflow.init
+    def __init__(self, state: IncidentState) -> None:
+        self.state = state
+        self._published: dict[str, Any] = {}
+
+    @workflow.run
+    async def run(self, state: IncidentState) -> IncidentView:
+        self._publish()
+        recorder = asyncio.create_task(self._record_changes())
+        while self.state.status not in domain.FINAL:
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new(recorder)
+            await self._wait_for_change_or_due_event()
+        await recorder
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return domain.view(self.state)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> IncidentView:
+        return domain.view(self.state)
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEntry]:
+        return self.state.timeline
+
+    # --- transitions ----------------------------------------------------------------------
+
+    @workflow.update(dynamic=True)
+    def transition(self, name: str, args: Sequence[RawValue]) -> IncidentView:
+        action, request = self._decode(name, args)
+        if not self._seen(request):
+            domain.apply(self.state, action, request, workflow.now())
+            self._after_change(request)
+        return domain.view(self.state)
+
+    @transition.validator
+    def _validate_transition(self, name: str, args: Sequence[RawValue]) -> None:
+        action, request = self._decode(name, args)
+        if not self._seen(request):
+            domain.check(self.state, action, request)
+
+    @workflow.signal(dynamic=True)
+    def transition_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        try:
+            action, request = self._decode(name, args)
+            if self._seen(request):
+                return
+            domain.apply(self.state, action, request, workflow.now())
+        except ApplicationError as rejection:
+            domain.record(
+                self.state,
+                workflow.now(),
+                "automation",
+                "rejected",
+                details=_rejection(name, rejection),
+            )
+            workflow.logger.warning(
+                "signal rejected", extra={"action": name, "error": rejection.message}
+            )
+            self._after_change(None)
+            return
+        self._after_change(request)
+
+    def _decode(self, name: str, args: Sequence[RawValue]) -> tuple[Action, ActionRequest]:
+        try:
+            action = Action(name.replace("-", "_"))
+        except ValueError:
+            raise domain.invalid_request("action", f"unknown action '{name}'") from None
+        model = domain.TRANSITIONS[action].request
+        try:
+            if not args:
+                request = model()
+            else:
+                request = workflow.payload_converter().from_payload(args[0].payload, model)
+        except ValidationError as error:
+            issue = error.errors()[0]
+            field = ".".join(str(part) for part in issue["loc"]) or "body"
+            raise domain.invalid_request(field, issue["msg"]) from None
+        except Exception as error:  # a payload that is not JSON at all
+            raise domain.invalid_request("body", f"not a valid {model.__name__}: {error}") from None
+        update = workflow.current_update_info()
+        if request.request_id is None and update is not None:
+            request = request.model_copy(update={"request_id": update.id})
+        return action, request
+
+    def _seen(self, request: ActionRequest) -> bool:
+        return (
+            request.request_id is not None and request.request_id in self.state.handled_request_ids
+        )
+
+    def _after_change(self, request: ActionRequest | None) -> None:
+        if request is not None and request.request_id is not None:
+            handled = self.state.handled_request_ids
+            handled.append(request.request_id)
+            del handled[:-REMEMBERED_REQUEST_IDS]
+        self._publish()
+
+    # --- timers ---------------------------------------------------------------------------
+
+    async def _wait_for_change_or_due_event(self) -> None:
+        due = timers.next_due(self.state)
+        if due is None:
+            await workflow.wait_condition(lambda: timers.next_due(self.state) != due)
+            return
+        wait = max(due.at - workflow.now(), timedelta(milliseconds=1))
+        try:
+            await workflow.wait_condition(
+                lambda: timers.next_due(self.state) != due,
+                timeout=wait,
+                timeout_summary=due.summary,
+            )
+        except TimeoutError:
+            timers.fire_due(self.state, workflow.now())
+            self._publish()
+
+    # --- records, search attributes, continue-as-new --------------------------------------
+
+    async def _record_changes(self) -> None:
+        """The one writer of the incident record. Coalesces changes; retries while the record
+        store is down, so transitions and timers never wait for it."""
+        state = self.state
+        while True:
+            await workflow.wait_condition(
+                lambda: state.recorded_version < state.version or state.status in domain.FINAL
+            )
+            if state.recorded_version >= state.version:
+                return
+            version, upto = state.version, len(state.timeline)
+            record = IncidentRecord(
+                view=domain.view(state),
+                timeline_start=state.recorded_timeline,
+                new_entries=state.timeline[state.recorded_timeline : upto],
+            )
+            await workflow.execute_local_activity(
+                UPSERT_RECORD,
+                record,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=RECORD_RETRY,
+                summary=f"record {state.number} ({state.status})",
+            )
+            state.recorded_version, state.recorded_timeline = version, upto
+
+    def _publish(self) -> None:
+        """Keep the search attributes and the UI's current details in step with the state."""
+        wanted = presentation.search_attributes_of(self.state)
+        changed = [
+            key.value_set(value) if value is not None else key.value_unset()
+            for key, value in wanted.items()
+            if self._published.get(key.name) != value
+        ]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published = {key.name: value for key, value in wanted.items()}
+        workflow.set_current_details(presentation.current_details(self.state, workflow.now()))
+
+    async def _continue_as_new(self, recorder: asyncio.Task[None]) -> None:
+        await workflow.wait_condition(
+            lambda: (
+                workflow.all_handlers_finished()
+                and self.state.recorded_version >= self.state.version
+            )
+        )
+        recorder.cancel()
+        workflow.continue_as_new(self.state)
+
+
+def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:
+    details: dict[str, Any] = {"action": name, "error": rejection.message}
+    if rejection.details and isinstance(rejection.details[0], dict):
+        details |= rejection.details[0]
+    return details

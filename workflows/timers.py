@@ -1,0 +1,132 @@
+"""What the incident waits for next: SLA warnings, escalation, breach, auto-closure.
+
+`next_due` is a pure function of the state, so the workflow re-arms one durable timer whenever
+the answer changes (a pause, a priority change, a reopen) and never polls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from workflows import domain
+from workflows.calendar import add_working_seconds
+from workflows.models import CloseCode, EscalationKind, IncidentState, SlaClock, Status
+from workflows.sla import moment
+
+WARNING = "sla_warning"
+ESCALATION = "escalation"
+BREACH = "sla_breach"
+AUTO_CLOSE = "auto_close"
+
+
+@dataclass(frozen=True)
+class DueEvent:
+    at: datetime
+    kind: str
+    clock: str | None = None
+    fraction: float | None = None
+
+    @property
+    def summary(self) -> str:
+        if self.kind == AUTO_CLOSE:
+            return f"auto-close at {self.at:%Y-%m-%d %H:%M:%S}Z"
+        what = self.kind.replace("sla_", "")
+        percent = f"{(self.fraction or 1.0) * 100:g}%"
+        return f"{self.clock} SLA {what} at {percent}, {self.at:%Y-%m-%d %H:%M:%S}Z"
+
+
+def next_due(state: IncidentState) -> DueEvent | None:
+    candidates = [event for clock in domain.clocks(state) for event in _clock_events(state, clock)]
+    auto_close = _auto_close(state)
+    if auto_close is not None:
+        candidates.append(auto_close)
+    return min(candidates, key=lambda event: event.at, default=None)
+
+
+def _clock_events(state: IncidentState, clock: SlaClock) -> list[DueEvent]:
+    if clock.running_since is None or clock.breached_at is not None:
+        return []
+    target = state.policy.sla[state.priority]
+    thresholds = [(WARNING, f) for f in target.warn_at if f < 1.0 and f not in clock.warnings_fired]
+    if clock.name == "resolution" and target.escalate_at is not None and not clock.escalated:
+        thresholds.append((ESCALATION, target.escalate_at))
+    thresholds.append((BREACH, 1.0))
+    calendar = domain.calendar_of(state, clock)
+    events = []
+    for kind, fraction in thresholds:
+        at = moment(clock, calendar, fraction)
+        if at is not None:
+            events.append(DueEvent(at=at, kind=kind, clock=clock.name, fraction=fraction))
+    return events
+
+
+def _auto_close(state: IncidentState) -> DueEvent | None:
+    if state.status != Status.RESOLVED or state.resolved_at is None:
+        return None
+    closure = state.policy.closure
+    period = state.policy.seconds(closure.auto_close_after, closure.calendar)
+    at = add_working_seconds(state.policy.calendar(closure.calendar), state.resolved_at, period)
+    return DueEvent(at=at, kind=AUTO_CLOSE)
+
+
+def fire_due(state: IncidentState, now: datetime) -> list[DueEvent]:
+    """Apply every event due at or before `now`, earliest first; returns what fired."""
+    fired = []
+    while (event := next_due(state)) is not None and event.at <= now:
+        FIRE[event.kind](state, event)
+        fired.append(event)
+    return fired
+
+
+def _clock(state: IncidentState, event: DueEvent) -> SlaClock:
+    return state.response_sla if event.clock == "response" else state.resolution_sla
+
+
+def _assignees(state: IncidentState) -> list[str]:
+    return [who for who in (state.assignee, state.assignment_group) if who]
+
+
+def _warn(state: IncidentState, event: DueEvent) -> None:
+    clock = _clock(state, event)
+    clock.warnings_fired.append(event.fraction or 0.0)
+    details = _clock_details(clock, event) | {"notify": _assignees(state)}
+    domain.record(state, event.at, "system", WARNING, details=details)
+
+
+def _escalate(state: IncidentState, event: DueEvent) -> None:
+    _clock(state, event).escalated = True
+    state.escalation_count += 1
+    details: dict[str, Any] = {"kind": EscalationKind.FUNCTIONAL.value, "automatic": True}
+    details |= {"reason": f"resolution SLA at {(event.fraction or 0) * 100:g}%"}
+    details |= domain.escalate_support_level(state)
+    details["notify"] = _assignees(state)
+    domain.record(state, event.at, "system", "escalated", details=details)
+
+
+def _breach(state: IncidentState, event: DueEvent) -> None:
+    clock = _clock(state, event)
+    clock.breached_at = event.at
+    state.breached = True
+    manager = state.policy.contacts.incident_manager
+    details = _clock_details(clock, event) | {"notify": [*_assignees(state), manager]}
+    domain.record(state, event.at, "system", BREACH, details=details)
+    state.escalation_count += 1
+    escalation = {"kind": EscalationKind.HIERARCHICAL.value, "reason": f"{clock.name} SLA breached"}
+    domain.record(
+        state, event.at, "system", "escalated", details=escalation | {"notify": [manager]}
+    )
+
+
+def _auto_close_now(state: IncidentState, event: DueEvent) -> None:
+    details = domain.finish(state, event.at, CloseCode.AUTO)
+    before, state.status = state.status, Status.CLOSED
+    domain.record(state, event.at, "system", "close", before, Status.CLOSED, details)
+
+
+def _clock_details(clock: SlaClock, event: DueEvent) -> dict[str, Any]:
+    return {"clock": clock.name, "fraction": event.fraction, "target_seconds": clock.target_seconds}
+
+
+FIRE = {WARNING: _warn, ESCALATION: _escalate, BREACH: _breach, AUTO_CLOSE: _auto_close_now}
