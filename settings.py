@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows.policy import Policy, PolicyError, parse_policy
+
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY_FILE = PROJECT_DIR / "policy" / "default.toml"
 
@@ -40,3 +42,13 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def load_policy(settings: Settings) -> Policy:
+    """Read and validate the policy file; PolicyError names the file and every bad key."""
+    path = settings.policy_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError(f"{path}: cannot read the policy file: {error.strerror}") from None
+    return parse_policy(text, source=str(path))

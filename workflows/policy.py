@@ -144,11 +144,16 @@ class Policy(PolicyModel):
     escalation: EscalationPolicy = EscalationPolicy()
     _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
 
+    @field_validator("sla", mode="before")
+    @classmethod
+    def _default_missing_priorities(cls, sla: Any) -> Any:
+        """A policy that sets only [sla.P1] keeps the default targets of the other priorities."""
+        if isinstance(sla, dict):
+            return {**_default_sla(), **sla}
+        return sla
+
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        for priority in Priority:
-            if priority not in self.sla:
-                raise ValueError(f"sla.{priority} is missing: every priority needs targets")
         for priority, target in self.sla.items():
             calendar = self.calendar(target.calendar, where=f"sla.{priority}.calendar")
             for key in ("response", "resolution"):

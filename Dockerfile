@@ -1,0 +1,32 @@
+# One image for the worker (`python -m worker`) and the API (`python -m api`);
+# docker-compose.yml picks the command.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Only what the service needs: no .venv, .data or dev tokens from the build context.
+COPY pyproject.toml ./
+COPY *.py ./
+COPY workflows/ workflows/
+COPY activities/ activities/
+COPY api/ api/
+COPY recordstore/ recordstore/
+COPY policy/ policy/
+RUN pip install . \
+    && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent incidentflow \
+    && mkdir -p /var/lib/incidentflow \
+    && chown incidentflow /var/lib/incidentflow
+
+# Explicit paths: settings.py's defaults are relative to the source tree.
+ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
+    INCIDENTFLOW_POLICY_FILE=/app/policy/default.toml \
+    INCIDENTFLOW_TOKENS_FILE=/etc/incidentflow/tokens.toml
+
+USER incidentflow
+EXPOSE 8000
+CMD ["python", "-m", "api"]

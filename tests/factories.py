@@ -1,0 +1,39 @@
+"""Building incidents for tests through the same domain code the API uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from temporal_client import start_incident
+from workflows.domain import open_incident
+from workflows.models import IncidentCreate, IncidentState, IncidentView
+from workflows.policy import Policy
+
+_numbers = iter(range(1, 10_000_000))
+
+
+def next_number() -> str:
+    return f"INC{next(_numbers):07d}"
+
+
+def new_incident(
+    policy: Policy | None = None, now: datetime | None = None, caller: str = "alice", **fields: Any
+) -> IncidentState:
+    create = IncidentCreate(
+        short_description=fields.pop("short_description", "Mail is down"), **fields
+    )
+    return open_incident(
+        next_number(), create, caller, caller, policy or Policy(), now or datetime.now(UTC)
+    )
+
+
+async def start(client: Client, task_queue: str, state: IncidentState) -> WorkflowHandle[Any, Any]:
+    return await start_incident(client, task_queue, state)
+
+
+async def act(handle: WorkflowHandle[Any, Any], action: str, **body: Any) -> IncidentView:
+    result: IncidentView = await handle.execute_update(action, body, result_type=IncidentView)
+    return result

@@ -1,0 +1,97 @@
+"""pytest plugin: a throwaway PostgreSQL 15 server for the test session (`postgres_url`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_USER = "postgres"
+DATABASE = "incidentflow"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not (PG_BIN / "postgres").exists():
+        pytest.skip(f"PostgreSQL 15 not found in {PG_BIN}; .ci/run installs postgresql-15")
+    workdir = Path(tempfile.mkdtemp(prefix="incidentflow-pg-"))
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        # initdb and postgres refuse to run as root: run them as the `postgres` system user.
+        as_owner: dict[str, Any] = {"cwd": workdir}
+        if os.geteuid() == 0:
+            shutil.chown(workdir, user=PG_USER, group=PG_USER)
+            as_owner.update(user=PG_USER, group=PG_USER, extra_groups=[])
+        datadir = workdir / "data"
+        _run([PG_BIN / "initdb", "-D", datadir, "-U", PG_USER, "--auth=trust", "--no-sync",
+              "--encoding=UTF8", "--locale=C"], **as_owner)  # fmt: skip
+        port = _free_port()
+        log_path = workdir / "server.log"
+        with log_path.open("wb") as log:
+            # Popen(user=...) rather than `runuser`, so our signals reach the postmaster itself.
+            server = subprocess.Popen(
+                [PG_BIN / "postgres", "-D", datadir, "-p", str(port), "-k", workdir,
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                stdout=log, stderr=subprocess.STDOUT, **as_owner,
+            )  # fmt: skip
+        _wait_ready(server, port, log_path)
+        _run([PG_BIN / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", PG_USER, DATABASE])
+        yield f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{port}/{DATABASE}"
+    finally:
+        if server is not None:
+            _stop(server)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(command: list[Any], **options: Any) -> None:
+    done = subprocess.run(command, capture_output=True, check=False, **options)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).decode(errors="replace")
+        raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}):\n{output}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"postgres exited at start:\n{log.read_text(errors='replace')}")
+        ready = subprocess.run(
+            [PG_BIN / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)], check=False
+        )
+        if ready.returncode == 0:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"postgres not ready after {START_TIMEOUT_S}s:\n{log.read_text()}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    # SIGTERM is a smart shutdown (waits for clients); a leaked connection must not hang the
+    # session, so fall back to a fast shutdown (SIGINT), then to SIGKILL.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
+        if server.poll() is not None:
+            return
+        server.send_signal(sig)
+        try:
+            server.wait(timeout=STOP_TIMEOUT_S if sig != signal.SIGTERM else 5.0)
+            return
+        except subprocess.TimeoutExpired:
+            continue
