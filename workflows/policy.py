@@ -107,8 +107,11 @@ class RoutingRule(PolicyModel):
 
 
 class RoutingPolicy(PolicyModel):
-    rules: tuple[RoutingRule, ...] = ()
-    levels: dict[str, str] = {"L1": "service-desk"}
+    rules: tuple[RoutingRule, ...] = (
+        RoutingRule(category="network", group="network-l1"),
+        RoutingRule(category="database", group="dba-l1"),
+    )
+    levels: dict[str, str] = {"L1": "service-desk", "L2": "platform-l2", "L3": "platform-l3"}
     default_group: str | None = None
 
 
