@@ -24,7 +24,7 @@ import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from settings import PROJECT_DIR, Settings
+from settings import Settings
 from workflows.search_attributes import ALL_KEYS, cli_flags
 
 DEV_PRINCIPALS = (
@@ -94,7 +94,6 @@ def start(command: list[str], stdout: TextIO | None = None) -> subprocess.Popen[
     stderr = subprocess.STDOUT if stdout else None
     return subprocess.Popen(
         command,
-        cwd=PROJECT_DIR,
         stdin=subprocess.DEVNULL,
         stdout=stdout,
         stderr=stderr,

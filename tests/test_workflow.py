@@ -17,7 +17,9 @@ from workflows import search_attributes as sa
 from workflows.models import IncidentView, Status, TimelineEntry
 
 
-async def open_one(env: WorkflowEnvironment, worker: Worker, **fields: Any) -> WorkflowHandle[Any, Any]:
+async def open_one(
+    env: WorkflowEnvironment, worker: Worker, **fields: Any
+) -> WorkflowHandle[Any, Any]:
     state = new_incident(now=await env.get_current_time(), **fields)
     return await start(env.client, worker.task_queue, state)
 
@@ -44,9 +46,17 @@ async def test_full_lifecycle_through_updates(
         ("start", {}, Status.IN_PROGRESS),
         ("pend", {"reason": "awaiting_caller", "note": "Which office?"}, Status.PENDING),
         ("resume", {}, Status.IN_PROGRESS),
-        ("resolve", {"resolution_code": "fixed", "resolution_notes": "New DHCP lease"}, Status.RESOLVED),
+        (
+            "resolve",
+            {"resolution_code": "fixed", "resolution_notes": "New DHCP lease"},
+            Status.RESOLVED,
+        ),
         ("reopen", {"reason": "Dropped again"}, Status.IN_PROGRESS),
-        ("resolve", {"resolution_code": "fixed", "resolution_notes": "Firmware update"}, Status.RESOLVED),
+        (
+            "resolve",
+            {"resolution_code": "fixed", "resolution_notes": "Firmware update"},
+            Status.RESOLVED,
+        ),
         ("close", {}, Status.CLOSED),
     ]
     for action, body, status in steps:
@@ -104,7 +114,9 @@ async def test_invalid_signals_are_recorded_as_rejected_and_work_goes_on(
     assert entries[-2].kind == "assign" and entries[-2].actor == "router"
 
 
-async def test_the_same_update_id_applies_once(time_env: WorkflowEnvironment, time_worker: Worker) -> None:
+async def test_the_same_update_id_applies_once(
+    time_env: WorkflowEnvironment, time_worker: Worker
+) -> None:
     handle = await open_one(time_env, time_worker)
     body = {"text": "called the caller", "visibility": "work_note"}
     first = await handle.execute_update("comment", body, id="req-1", result_type=IncidentView)

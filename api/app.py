@@ -1,0 +1,84 @@
+"""The FastAPI app: thin. It validates, authorises and talks to Temporal and the record store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Counter, Histogram
+
+from api import errors
+from api.auth import TokenBook
+from api.deps import Services
+from api.routes import health, incidents
+from logconfig import configure_logging
+from recordstore import RecordStore
+from settings import Settings, get_settings, load_policy
+from temporal_client import connect
+
+log = structlog.get_logger()
+REQUESTS = Counter("incidentflow_api_requests_total", "API requests", ["method", "route", "status"])
+LATENCY = Histogram("incidentflow_api_request_seconds", "API request latency", ["method", "route"])
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Fail at start-up, with a message naming the file, rather than on the first request.
+        policy = load_policy(settings)
+        tokens = TokenBook.load(settings.resolved_tokens_file)
+        store = RecordStore(settings.resolved_database_url)
+        await store.create_schema()
+        # Lazy: the API starts, and answers 503, while Temporal is still coming up or down.
+        client = await connect(settings, lazy=True)
+        app.state.services = Services(settings, policy, client, store, tokens)
+        log.info(
+            "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
+        )
+        yield
+        await store.dispose()
+
+    app = FastAPI(
+        title="incidentflow",
+        version="0.1.0",
+        description="ITIL incident management: each incident is a durable Temporal workflow.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(incidents.router)
+    app.include_router(health.router)
+    app.middleware("http")(_observe)
+    return app
+
+
+async def _observe(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    started = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(method=request.method, path=request.url.path):
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(request.method, template, str(response.status_code)).inc()
+        LATENCY.labels(request.method, template).observe(elapsed)
+        log.info("request", status=response.status_code, ms=round(elapsed * 1000, 1))
+    return response
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
+    )
+
+
+app = create_app()

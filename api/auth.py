@@ -1,0 +1,65 @@
+"""Bearer tokens mapped to principals with roles, and what each role may do."""
+
+from __future__ import annotations
+
+import hmac
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from workflows.models import Action
+
+
+class Role(StrEnum):
+    REQUESTER = "requester"
+    AGENT = "agent"
+    MANAGER = "manager"
+    AUTOMATION = "automation"
+    ADMIN = "admin"
+
+
+class Principal(BaseModel):
+    name: str = Field(min_length=1)
+    roles: frozenset[Role] = Field(min_length=1)
+    token: str = Field(min_length=16, repr=False)
+
+    def has(self, *roles: Role) -> bool:
+        return Role.ADMIN in self.roles or bool(self.roles & set(roles))
+
+    @property
+    def requester_only(self) -> bool:
+        """A requester with no other role sees and touches only incidents they are the caller of."""
+        return not self.has(Role.AGENT, Role.MANAGER, Role.AUTOMATION)
+
+
+ANYONE = (Role.REQUESTER, Role.AGENT, Role.MANAGER, Role.AUTOMATION)
+INCIDENT_WORKERS = (Role.AGENT, Role.MANAGER, Role.AUTOMATION)
+REQUESTER_ACTIONS = frozenset({Action.COMMENT, Action.CLOSE, Action.REOPEN, Action.CANCEL})
+
+
+class TokenFileError(ValueError):
+    """The tokens file is unusable; the message names the file and the problem."""
+
+
+class TokenBook:
+    def __init__(self, principals: list[Principal]) -> None:
+        self._principals = principals
+
+    @classmethod
+    def load(cls, path: Path) -> TokenBook:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            principals = [Principal.model_validate(entry) for entry in raw.get("principal", [])]
+        except (OSError, tomllib.TOMLDecodeError, ValidationError) as error:
+            raise TokenFileError(f"{path}: {error}") from None
+        return cls(principals)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """Compare against every token, in constant time each, so timing tells nothing."""
+        found = None
+        for principal in self._principals:
+            if hmac.compare_digest(principal.token.encode(), token.encode()):
+                found = principal
+        return found

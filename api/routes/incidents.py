@@ -1,0 +1,137 @@
+"""/incidents: create, list, read, the timeline, and one POST route per lifecycle action.
+
+No `from __future__ import annotations` here: the action routes are built in a loop and FastAPI
+must see each one's body model as a real object, not as a string naming a local variable.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from pydantic import BaseModel
+
+from api import incidents
+from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
+from api.deps import PrincipalDep, ServicesDep, require
+from api.errors import ApiError
+from api.incidents import IncidentDetail
+from recordstore import IncidentFilter
+from workflows.domain import TRANSITIONS
+from workflows.models import (
+    Action,
+    IncidentCreate,
+    IncidentsPage,
+    IncidentView,
+    Status,
+    TimelineEntry,
+)
+from workflows.policy import Priority
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+NumberPath = Annotated[str, Path(pattern=r"^INC\d{7}$", examples=["INC0000001"])]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", max_length=200, description="a retry with the same key acts once"
+    ),
+]
+Anyone = Annotated[Principal, Depends(require(*ANYONE))]
+
+
+@router.post("", status_code=201, response_model=IncidentView)
+async def create_incident(
+    body: IncidentCreate,
+    services: ServicesDep,
+    principal: Anyone,
+    response: Response,
+    key: IdempotencyKey = None,
+) -> IncidentView:
+    view, created = await incidents.create(services, principal, body, key)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return view
+
+
+@router.get("", response_model=IncidentsPage)
+async def list_incidents(
+    services: ServicesDep,
+    principal: Anyone,
+    status: Status | None = None,
+    priority: Priority | None = None,
+    group: Annotated[str | None, Query(max_length=128)] = None,
+    assignee: Annotated[str | None, Query(max_length=128)] = None,
+    caller: Annotated[str | None, Query(max_length=128)] = None,
+    major: bool | None = None,
+    breached: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> IncidentsPage:
+    if principal.requester_only:
+        if caller not in (None, principal.name):
+            raise ApiError(403, "requesters can list only their own incidents")
+        caller = principal.name
+    filters = IncidentFilter(
+        status=status,
+        priority=priority,
+        group=group,
+        assignee=assignee,
+        caller=caller,
+        major=major,
+        breached=breached,
+    )
+    try:
+        return await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    except ValueError:
+        raise ApiError(
+            422,
+            "cursor: not a cursor this API returned",
+            problems=[{"field": "cursor", "message": "invalid"}],
+        ) from None
+
+
+@router.get("/{number}", response_model=IncidentDetail)
+async def get_incident(
+    number: NumberPath, services: ServicesDep, principal: Anyone
+) -> IncidentDetail:
+    return incidents.detail(services, await incidents.read(services, principal, number))
+
+
+@router.get("/{number}/timeline", response_model=list[TimelineEntry])
+async def get_timeline(
+    number: NumberPath, services: ServicesDep, principal: Anyone
+) -> list[TimelineEntry]:
+    return await incidents.timeline(services, principal, number)
+
+
+def _action_route(action: Action, body_model: type[BaseModel], method: str, path: str) -> None:
+    async def endpoint(
+        number: NumberPath,
+        body: Annotated[body_model, Body()],  # type: ignore[valid-type]
+        services: ServicesDep,
+        principal: PrincipalDep,
+        key: IdempotencyKey = None,
+    ) -> IncidentView:
+        return await incidents.transition(services, principal, number, action, body, key)
+
+    rule = TRANSITIONS[action]
+    allowed_from = ", ".join(sorted(status.value for status in rule.sources))
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=[method],
+        response_model=IncidentView,
+        name=action.value,
+        summary=f"{action.value.replace('_', ' ')} (from: {allowed_from})",
+        description=(rule.request.__doc__ or "")
+        + "\n\nRoles: agent, manager, automation, admin"
+        + ("; requesters on their own incidents." if action in REQUESTER_ACTIONS else "."),
+        responses={409: {"description": "not allowed in the incident's current state"}},
+    )
+
+
+for _action in TRANSITIONS:
+    _body = incidents.body_model(_action)
+    if _action == Action.UPDATE:
+        _action_route(_action, _body, "PATCH", "/{number}")
+    else:
+        _action_route(_action, _body, "POST", "/{number}/" + _action.value.replace("_", "-"))
