@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from recordstore import RecordStore  # noqa: E402
+from tests.factories import end_all_started  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
@@ -74,3 +75,4 @@ async def time_worker(
 ) -> AsyncIterator[Worker]:
     async with build_worker(time_env.client, task_queue, store) as worker:
         yield worker
+        await end_all_started()

@@ -13,6 +13,9 @@ from workflows.models import IncidentCreate, IncidentState, IncidentView
 from workflows.policy import Policy
 
 _numbers = iter(range(1, 10_000_000))
+# Workflows started by tests, so a fixture can end them: on the time-skipping server an open
+# workflow whose worker is gone holds every later time skip.
+started: list[WorkflowHandle[Any, Any]] = []
 
 
 def next_number() -> str:
@@ -31,7 +34,18 @@ def new_incident(
 
 
 async def start(client: Client, task_queue: str, state: IncidentState) -> WorkflowHandle[Any, Any]:
-    return await start_incident(client, task_queue, state)
+    handle = await start_incident(client, task_queue, state)
+    started.append(handle)
+    return handle
+
+
+async def end_all_started() -> None:
+    while started:
+        handle = started.pop()
+        try:
+            await handle.terminate("test finished")
+        except Exception:  # already completed
+            pass
 
 
 async def act(handle: WorkflowHandle[Any, Any], action: str, **body: Any) -> IncidentView:

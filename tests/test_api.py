@@ -14,8 +14,8 @@ import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from tests.apistack import Stack, api_stack, eventually, free_port, serve_api, stack_settings
 from temporal_client import workflow_id
+from tests.apistack import Stack, api_stack, eventually, free_port, serve_api, stack_settings
 
 
 @pytest.fixture(scope="session")
