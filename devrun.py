@@ -226,5 +226,19 @@ def main() -> int:
     return exit_code
 
 
+def print_token(name: str) -> int:
+    """`python -m devrun token sam`: a dev principal's token, for shell examples."""
+    settings = Settings()
+    for principal in ensure_tokens_file(settings.resolved_tokens_file):
+        if principal["name"] == name:
+            print(principal["token"])
+            return 0
+    tokens_file = settings.resolved_tokens_file
+    print(f"devrun: no principal named {name!r} in {tokens_file}", file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["token"] and len(sys.argv) == 3:
+        sys.exit(print_token(sys.argv[2]))
     sys.exit(main())

