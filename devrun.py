@@ -38,9 +38,8 @@ STARTUP_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
 
 
-class Shutdown(BaseException):
-    """SIGINT or SIGTERM: stop everything and exit 0 (a BaseException, like KeyboardInterrupt,
-    so that the `except Exception` of a readiness probe does not swallow it)."""
+class Shutdown(Exception):
+    """SIGINT or SIGTERM arrived: stop everything and exit 0."""
 
 
 class DevrunError(Exception):
@@ -89,16 +88,48 @@ def dev_server_command(settings: Settings) -> list[str]:
     return command + cli_flags()
 
 
-def start(command: list[str], stdout: TextIO | None = None) -> subprocess.Popen[bytes]:
-    # A process group of its own: a terminal Ctrl-C must not reach the children directly.
-    stderr = subprocess.STDOUT if stdout else None
-    return subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=stdout,
-        stderr=stderr,
-        process_group=0,
-    )
+class Children:
+    """The child processes, in start order, and the stop signal if one arrived.
+
+    The signal handler only records the signal: raising from it could land inside asyncio or
+    the Temporal client, which would swallow the exception.
+    """
+
+    def __init__(self) -> None:
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.stop_signal: str | None = None
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        self.stop_signal = signal.Signals(signum).name
+
+    def start(self, name: str, command: list[str], stdout: TextIO | None = None) -> None:
+        # A process group of its own: a terminal Ctrl-C must not reach the children directly.
+        stderr = subprocess.STDOUT if stdout else None
+        self.processes[name] = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, process_group=0
+        )
+
+    def check(self) -> None:
+        """Raise if a stop signal arrived or a child has exited."""
+        if self.stop_signal:
+            raise Shutdown(self.stop_signal)
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise DevrunError(f"{name} exited unexpectedly with code {process.returncode}")
+
+    def stop_all(self) -> None:
+        """Stop the children in reverse start order: API, worker, then the dev server."""
+        for name, process in reversed(self.processes.items()):
+            if process.poll() is not None:
+                continue
+            print(f"stopping {name}", flush=True)
+            process.terminate()
+            try:
+                process.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop within {STOP_GRACE_S:.0f} s: killing it", flush=True)
+                process.kill()
+                process.wait()
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
@@ -106,13 +137,11 @@ def log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def wait_until(
-    ready: Callable[[], bool], children: dict[str, subprocess.Popen[bytes]], what: str
-) -> None:
-    """Poll `ready` until it holds; fail if a child dies or the start-up timeout passes."""
+def wait_until(ready: Callable[[], bool], children: Children, what: str) -> None:
+    """Poll `ready` until it holds; stop early on a signal, a dead child or the timeout."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not ready():
-        check_alive(children)
+        children.check()
         if time.monotonic() > deadline:
             raise DevrunError(f"{what} not ready after {STARTUP_TIMEOUT_S:.0f} s")
         time.sleep(0.5)
@@ -148,25 +177,6 @@ def api_ready(settings: Settings) -> bool:
         return False
 
 
-def check_alive(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for name, child in children.items():
-        if child.poll() is not None:
-            raise DevrunError(f"{name} exited unexpectedly with code {child.returncode}")
-
-
-def stop(name: str, child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is not None:
-        return
-    print(f"stopping {name}", flush=True)
-    child.terminate()
-    try:
-        child.wait(STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        print(f"{name} did not stop within {STOP_GRACE_S:.0f} s: killing it", flush=True)
-        child.kill()
-        child.wait()
-
-
 def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
     api = api_base_url(settings)
     print(f"\nAPI:         {api}")
@@ -180,50 +190,42 @@ def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
     print("\nCtrl-C stops everything.", flush=True)
 
 
-def start_all(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> None:
+def start_all(settings: Settings, children: Children) -> None:
     temporal_log = settings.data_dir / "temporal.log"
     with temporal_log.open("w", encoding="utf-8") as log:
-        children["temporal dev server"] = start(dev_server_command(settings), stdout=log)
+        children.start("temporal dev server", dev_server_command(settings), stdout=log)
     print(f"starting the Temporal dev server on {settings.temporal_address} (log: {temporal_log})")
     try:
         wait_until(lambda: temporal_ready(settings), children, "Temporal dev server")
     except DevrunError as error:
         raise DevrunError(f"{error}; end of {temporal_log}:\n{log_tail(temporal_log)}") from None
     print("starting the worker and the API", flush=True)
-    children["worker"] = start([sys.executable, "-m", "worker"])
-    children["api"] = start([sys.executable, "-m", "api"])
+    children.start("worker", [sys.executable, "-m", "worker"])
+    children.start("api", [sys.executable, "-m", "api"])
     wait_until(lambda: api_ready(settings), children, "API")
-
-
-def raise_shutdown(signum: int, _frame: object) -> None:
-    raise Shutdown(signal.Signals(signum).name)
 
 
 def main() -> int:
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     principals = ensure_tokens_file(settings.resolved_tokens_file)
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    children = Children()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, raise_shutdown)
-    exit_code = 0
+        signal.signal(signum, children.on_signal)
     try:
         start_all(settings, children)
         print_banner(settings, principals)
         while True:
-            check_alive(children)
+            children.check()
             time.sleep(0.5)
     except Shutdown as received:
         print(f"\n{received}: stopping", flush=True)
+        return 0
     except DevrunError as error:
         print(f"devrun: {error}", file=sys.stderr, flush=True)
-        exit_code = 1
+        return 1
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)  # shutdown must not be cut short
-        for name in reversed(list(children)):  # API, worker, then the dev server
-            stop(name, children[name])
-    return exit_code
+        children.stop_all()
 
 
 def print_token(name: str) -> int:

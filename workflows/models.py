@@ -217,6 +217,27 @@ class SlaClock(BaseModel):
     breached_at: datetime | None = None
 
 
+class KnownErrorMatch(BaseModel):
+    """A known error suggested for an incident by the KEDB's full-text search."""
+
+    id: str
+    title: str
+    score: float
+    workaround: str | None = None
+
+
+class VendorTicket(BaseModel):
+    vendor: str
+    summary: str
+    request_key: str
+    ticket_id: str | None = None  # None until the vendor has answered
+    status: str = "requested"  # requested, open, ..., resolved; failed when the vendor refused
+    url: str | None = None
+    last_comment: str | None = None
+    opened_at: datetime
+    updated_at: datetime
+
+
 class IncidentFields(BaseModel):
     number: str
     short_description: str
@@ -256,6 +277,11 @@ class IncidentFields(BaseModel):
     response_sla: SlaClock
     resolution_sla: SlaClock
     breached: bool = False
+    suggestions: list[KnownErrorMatch] = []
+    vendor_tickets: list[VendorTicket] = []
+    problem_id: str | None = None
+    survey_score: int | None = None
+    survey_comment: str | None = None
     version: int = 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -121,6 +121,44 @@ class ContactsPolicy(PolicyModel):
     stakeholders: tuple[str, ...] = ()
 
 
+class NotificationChannel(PolicyModel):
+    """Where messages go. Secrets stay with the worker: channels are never part of an
+    incident's workflow state (see `NotificationPolicy.channels`)."""
+
+    type: Literal["webhook", "email"]
+    url: str | None = None  # webhook: JSON POST with a Slack-compatible "text"
+    headers: dict[str, str] = {}
+    host: str = "localhost"  # email: SMTP server
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = "incidentflow@localhost"
+
+    @model_validator(mode="after")
+    def _complete(self) -> NotificationChannel:
+        if self.type == "webhook" and not self.url:
+            raise ValueError("a webhook channel needs a url")
+        return self
+
+
+class NotificationPolicy(PolicyModel):
+    retry_for: str = "1h"  # a channel down for longer is recorded as failed
+    email_domain: str = "example.com"  # a person's address is <name>@<domain> ...
+    addresses: dict[str, str] = {}  # ... unless listed here (name or group -> address)
+    # recipient role -> channel names; roles: caller, assignee, group, incident_manager,
+    # stakeholders, problem_manager
+    routes: dict[str, tuple[str, ...]] = {}
+    templates_dir: str | None = None  # overrides of the shipped templates/notifications/*.txt
+    channels: dict[str, NotificationChannel] = Field(default={}, exclude=True)
+
+
+class VendorPolicy(PolicyModel):
+    url: str  # POST {url}/tickets creates a ticket
+    token: str | None = None  # sent as a bearer token
+    timeout: str = "10s"
+
+
 class EscalationPolicy(PolicyModel):
     notify_manager_at_creation: tuple[Priority, ...] = (Priority.P1, Priority.P2)
 
@@ -145,6 +183,10 @@ class Policy(PolicyModel):
     routing: RoutingPolicy = RoutingPolicy()
     contacts: ContactsPolicy = ContactsPolicy()
     escalation: EscalationPolicy = EscalationPolicy()
+    notifications: NotificationPolicy = NotificationPolicy()
+    # Vendor endpoints and credentials stay with the worker and the API: excluded from the
+    # policy copy each incident carries in its workflow history.
+    vendors: dict[str, VendorPolicy] = Field(default={}, exclude=True)
     _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
 
     @field_validator("sla", mode="before")
@@ -210,10 +252,27 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(f"{source}: not valid TOML: {error}") from None
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
             for issue in error.errors()
         )
         raise PolicyError(f"{source}: {problems}") from None
+    _check_wiring(policy, source)
+    return policy
+
+
+def _check_wiring(policy: Policy, source: str) -> None:
+    """Cross-references that only the full policy file can check (an incident's copy lacks
+    the channels, so this is not a model validator)."""
+    notifications = policy.notifications
+    for role, channels in notifications.routes.items():
+        for channel in channels:
+            if channel not in notifications.channels:
+                known = ", ".join(notifications.channels) or "none defined"
+                raise PolicyError(
+                    f"{source}: notifications.routes.{role}: unknown channel '{channel}' ({known})"
+                )
+    for name, vendor in policy.vendors.items():
+        _check_duration(vendor.timeout, TWENTY_FOUR_SEVEN, f"vendors.{name}.timeout")
