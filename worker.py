@@ -9,6 +9,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.known_errors import KnownErrorActivities
 from activities.records import RecordActivities
 from logconfig import configure_logging
 from recordstore import RecordStore
@@ -21,11 +22,16 @@ log = structlog.get_logger()
 
 def build_worker(client: Client, task_queue: str, store: RecordStore) -> Worker:
     records = RecordActivities(store)
+    known_errors = KnownErrorActivities(store)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[IncidentWorkflow],
-        activities=[records.upsert_incident_record],
+        activities=[
+            records.upsert_incident_record,
+            known_errors.lookup_known_errors,
+            known_errors.propose_problem,
+        ],
     )
 
 

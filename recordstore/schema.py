@@ -84,3 +84,80 @@ timeline_entries = sa.Table(
     sa.Column("to_status", sa.String(32)),
     sa.Column("details", sa.JSON, nullable=False),
 )
+
+# --- KEDB and problem records -----------------------------------------------------------------
+
+KNOWN_ERROR_COUNTER = "known_error"
+PROBLEM_COUNTER = "problem"
+
+known_errors = sa.Table(
+    "known_errors",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    # The id's number: the rowid of the SQLite full-text index and the order of lists.
+    sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("symptoms", sa.Text, nullable=False),
+    sa.Column("category", sa.Text),
+    sa.Column("service", sa.Text),
+    sa.Column("workaround", sa.Text),
+    sa.Column("root_cause", sa.Text),
+    sa.Column("problem_ref", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    # Unique: one incident becomes at most one known error (NULLs do not collide).
+    sa.Column("source_incident", sa.String(16), unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The weighted document PostgreSQL searches: title A, symptoms B, workaround and root cause C.
+# The search query repeats this exact expression so that the planner uses the GIN index.
+KNOWN_ERROR_TSVECTOR = (
+    "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(symptoms, '')), 'B')"
+    " || setweight(to_tsvector('english'::regconfig,"
+    " coalesce(workaround, '') || ' ' || coalesce(root_cause, '')), 'C')"
+)
+# SQLite: an external-content FTS5 table over known_errors (rowid = seq). The record store
+# writes it in the same transaction as the row; the porter stemmer matches word forms.
+KNOWN_ERRORS_FTS = "known_errors_fts"
+
+sa.event.listen(
+    known_errors,
+    "after_create",
+    sa.DDL(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {KNOWN_ERRORS_FTS} USING fts5("
+        "title, symptoms, workaround, root_cause, content='known_errors', content_rowid='seq',"
+        " tokenize='porter unicode61 remove_diacritics 2')"
+    ).execute_if(dialect="sqlite"),
+)
+sa.event.listen(
+    known_errors,
+    "before_drop",
+    sa.DDL(f"DROP TABLE IF EXISTS {KNOWN_ERRORS_FTS}").execute_if(dialect="sqlite"),
+)
+sa.event.listen(
+    known_errors,
+    "after_create",
+    sa.DDL(
+        "CREATE INDEX IF NOT EXISTS ix_known_errors_search ON known_errors"
+        f" USING gin (({KNOWN_ERROR_TSVECTOR}))"
+    ).execute_if(dialect="postgresql"),
+)
+
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+    # One problem per incident: a second proposal for the same incident finds the first.
+    sa.Column("number", sa.String(16), nullable=False, unique=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("category", sa.Text),
+    sa.Column("service", sa.Text),
+    sa.Column("resolution_code", sa.String(32), nullable=False),
+    sa.Column("resolution_notes", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)

@@ -70,7 +70,13 @@ async def test_the_readme_flow(stack: Stack, caller: str) -> None:
 
     timeline = await stack.ok("GET", f"/incidents/{number}/timeline")
     kinds = [entry["kind"] for entry in timeline]
-    assert kinds == ["created", *[action for action, _, _ in steps], "comment", "close"]
+    assert kinds == [
+        "created",
+        *[action for action, _, _ in steps],
+        "comment",
+        "close",
+        "survey_invited",
+    ]
     assert timeline[1]["from"] == "new" and timeline[1]["to"] == "assigned"
     update_entry = next(
         e

@@ -30,6 +30,12 @@ BODIES: dict[Action, dict[str, Any]] = {
     Action.COMMENT: {"text": "Looking at it", "visibility": "work_note"},
     Action.DECLARE_MAJOR: {"reason": "Whole site down"},
     Action.LINK_PARENT: {"parent": "INC9999999"},
+    Action.REVIEW: {
+        "summary": "Mail outage",
+        "root_cause": "Expired certificate",
+        "lessons": "Monitor expiry",
+        "actions": [{"action": "Add expiry alert", "owner": "sam"}],
+    },
 }
 
 EXPECTED: dict[Status, dict[Action, Status]] = {
@@ -41,6 +47,7 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.COMMENT: Status.NEW,
         Action.DECLARE_MAJOR: Status.NEW,
         Action.LINK_PARENT: Status.NEW,
+        Action.REVIEW: Status.NEW,
     },
     Status.ASSIGNED: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -52,6 +59,7 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.COMMENT: Status.ASSIGNED,
         Action.DECLARE_MAJOR: Status.ASSIGNED,
         Action.LINK_PARENT: Status.ASSIGNED,
+        Action.REVIEW: Status.ASSIGNED,
     },
     Status.IN_PROGRESS: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -63,6 +71,7 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.COMMENT: Status.IN_PROGRESS,
         Action.DECLARE_MAJOR: Status.IN_PROGRESS,
         Action.LINK_PARENT: Status.IN_PROGRESS,
+        Action.REVIEW: Status.IN_PROGRESS,
     },
     Status.PENDING: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -74,11 +83,13 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.COMMENT: Status.PENDING,
         Action.DECLARE_MAJOR: Status.PENDING,
         Action.LINK_PARENT: Status.PENDING,
+        Action.REVIEW: Status.PENDING,
     },
     Status.RESOLVED: {
         Action.REOPEN: Status.IN_PROGRESS,
         Action.CLOSE: Status.CLOSED,
         Action.COMMENT: Status.RESOLVED,
+        Action.REVIEW: Status.RESOLVED,
     },
     Status.CLOSED: {},
     Status.CANCELED: {},
@@ -111,6 +122,7 @@ def incident_in(status: Status) -> IncidentState:
 @pytest.mark.parametrize("action", list(Action))
 def test_every_state_and_action(status: Status, action: Action) -> None:
     state = incident_in(status)
+    state.major = action == Action.REVIEW  # only major incidents are reviewed
     entries = len(state.timeline)
     expected = EXPECTED[status].get(action)
     if expected is None:
@@ -124,7 +136,7 @@ def test_every_state_and_action(status: Status, action: Action) -> None:
         entry = domain.apply(state, action, request(action), NOW + timedelta(hours=1))
         assert state.status == expected
         assert (entry.kind, entry.from_status, entry.to_status) == (action.value, status, expected)
-        assert len(state.timeline) == entries + 1
+        assert state.timeline[entries] == entry
 
 
 def test_allowed_actions_come_from_the_one_table() -> None:
@@ -216,3 +228,21 @@ def test_shipped_policy_is_the_contract_default() -> None:
     assert shipped.priority == Policy().priority
     assert shipped.routing == Policy().routing
     assert shipped.seconds(shipped.closure.auto_close_after, "business") == 5 * 8 * 3600
+
+
+def test_a_major_incident_closes_only_after_its_review() -> None:
+    state = incident_in(Status.RESOLVED)
+    state.major = True
+    with pytest.raises(ApplicationError) as rejected:
+        domain.check(state, Action.CLOSE, request(Action.CLOSE))
+    assert rejected.value.details[0]["field"] == "review"
+    domain.apply(state, Action.REVIEW, request(Action.REVIEW), NOW)
+    domain.apply(state, Action.CLOSE, request(Action.CLOSE), NOW)
+    assert state.status == Status.CLOSED and state.review is not None
+    assert state.review.actions[0].owner == "sam"
+
+
+def test_only_major_incidents_are_reviewed() -> None:
+    with pytest.raises(ApplicationError) as rejected:
+        domain.check(incident_in(Status.RESOLVED), Action.REVIEW, request(Action.REVIEW))
+    assert rejected.value.details[0]["field"] == "major"

@@ -54,7 +54,7 @@ async def test_the_readme_curl_flow_works_verbatim(
     kinds = [entry["kind"] for entry in await stack.ok("GET", f"/incidents/{number}/timeline")]
     assert kinds == [
         "created", "assign", "start", "pend", "resume", "comment", "update", "escalated",
-        "resolve", "reopen", "resolve", "close",
+        "resolve", "reopen", "resolve", "close", "survey_invited",
     ]  # fmt: skip
     canceled = await stack.ok("GET", "/incidents?status=canceled&caller=alice")
     assert "Printer offline" in [item["short_description"] for item in canceled["items"]]

@@ -68,7 +68,7 @@ async def test_full_lifecycle_through_updates(
     final = await handle.result()
     assert final.status == Status.CLOSED
     kinds = [entry.kind for entry in await timeline(handle)]
-    assert kinds == ["created", *[action for action, _, _ in steps]]
+    assert kinds == ["created", *[action for action, _, _ in steps], "survey_invited"]
     record = await store.get_incident(final.number)
     assert record is not None and record.status == Status.CLOSED and record.version == final.version
     stored = await store.get_timeline(final.number)

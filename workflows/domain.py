@@ -6,6 +6,7 @@ lifecycle rule exists. Nothing here does I/O or reads a clock: `now` is always p
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,10 +34,12 @@ from workflows.models import (
     LinkParentRequest,
     PendingReason,
     PendRequest,
+    PostIncidentReview,
     ReopenRequest,
     ResolutionCode,
     ResolveRequest,
     ResumeRequest,
+    ReviewRequest,
     SlaClock,
     StartRequest,
     Status,
@@ -51,6 +54,8 @@ FINAL = frozenset({Status.CLOSED, Status.CANCELED})
 SUPPORT_LEVELS = ("L1", "L2", "L3")
 
 INTERNAL_FIELDS = {
+    "dispatched_timeline",
+    "bridge_requested",
     "policy",
     "timeline",
     "handled_request_ids",
@@ -86,6 +91,7 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.COMMENT: Transition(CommentRequest, OPEN | {Status.RESOLVED}, None),
     Action.DECLARE_MAJOR: Transition(DeclareMajorRequest, OPEN, None),
     Action.LINK_PARENT: Transition(LinkParentRequest, OPEN, None),
+    Action.REVIEW: Transition(ReviewRequest, OPEN | {Status.RESOLVED}, None),
 }
 
 
@@ -131,6 +137,7 @@ def open_incident(
         assignment_group=group,
         assigned_at=now if group else None,
         major=priority in policy.major.priorities,
+        major_since=now if priority in policy.major.priorities else None,
         created_at=now,
         updated_at=now,
         response_sla=sla.new_clock(
@@ -235,7 +242,18 @@ def apply(
     entry = record(state, now, request.actor, action.value, before, state.status, details)
     if state.priority < priority:  # raised: P3 -> P2 compares as "P2" < "P3"
         _escalate_urgent(state, now, f"priority raised to {state.priority}")
+    if state.status == Status.CLOSED:
+        invite_to_survey(state, now)
     return entry
+
+
+def invite_to_survey(state: IncidentState, now: datetime) -> None:
+    """Ask the caller how it went, for a share of closed incidents fixed by the policy. The
+    sample is a hash of the number, so a replay or a retry always makes the same choice."""
+    digest = hashlib.sha256(state.number.encode()).digest()
+    if int.from_bytes(digest[:4], "big") / 2**32 < state.policy.survey.rate:
+        state.survey_invited = True
+        record(state, now, "system", "survey_invited", details={"caller": state.caller})
 
 
 def _check_start(state: IncidentState, request: ActionRequest) -> None:
@@ -277,7 +295,19 @@ def _check_link_parent(state: IncidentState, request: ActionRequest) -> None:
         raise invalid_request("parent", f"{request.parent} is a child of this incident")
 
 
+def _check_close(state: IncidentState, request: ActionRequest) -> None:
+    if state.major and state.review is None:
+        raise invalid_request("review", "a major incident needs its post-incident review first")
+
+
+def _check_review(state: IncidentState, request: ActionRequest) -> None:
+    if not state.major:
+        raise invalid_request("major", "only major incidents have a post-incident review")
+
+
 PRECONDITIONS: dict[Action, Callable[[IncidentState, ActionRequest], None]] = {
+    Action.CLOSE: _check_close,
+    Action.REVIEW: _check_review,
     Action.START: _check_start,
     Action.RESOLVE: _check_resolve,
     Action.ESCALATE: _check_escalate,
@@ -339,6 +369,7 @@ def _resolve(state: IncidentState, request: ActionRequest, now: datetime) -> dic
     state.category = request.category or state.category
     state.subcategory = request.subcategory or state.subcategory
     state.resolved_at = now
+    state.resolved_by_parent = False
     _resume_resolution_clock(state, now)
     sla.stop(state.response_sla, calendar_of(state, state.response_sla), now)
     sla.pause(state.resolution_sla, calendar_of(state, state.resolution_sla), now, "resolved")
@@ -440,7 +471,7 @@ def change_priority(state: IncidentState, priority: Priority, now: datetime) -> 
         clock.calendar = target.calendar
         sla.retarget(clock, calendar, state.policy.seconds(duration, target.calendar), now)
     if priority in state.policy.major.priorities:
-        state.major = True
+        become_major(state, now)
 
 
 def _changes(state: IncidentState, request: UpdateRequest) -> dict[str, Any]:
@@ -470,8 +501,20 @@ def _comment(state: IncidentState, request: ActionRequest, now: datetime) -> dic
 
 
 def _declare_major(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    state.major = True
+    become_major(state, now)
     return _request_details(request)
+
+
+def become_major(state: IncidentState, now: datetime) -> None:
+    if not state.major:
+        state.major, state.major_since = True, now
+
+
+def _review(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
+    assert isinstance(request, ReviewRequest)
+    fields = request.model_dump(exclude={"actor", "request_id"})
+    state.review = PostIncidentReview(**fields, by=request.actor, at=now)
+    return {"root_cause": request.root_cause, "actions": len(request.actions)}
 
 
 def _link_parent(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
@@ -494,4 +537,5 @@ EFFECTS: dict[Action, Callable[[IncidentState, ActionRequest, datetime], dict[st
     Action.COMMENT: _comment,
     Action.DECLARE_MAJOR: _declare_major,
     Action.LINK_PARENT: _link_parent,
+    Action.REVIEW: _review,
 }

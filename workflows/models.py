@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -41,6 +41,7 @@ class Action(StrEnum):
     COMMENT = "comment"
     DECLARE_MAJOR = "declare_major"
     LINK_PARENT = "link_parent"
+    REVIEW = "review"
 
 
 class Channel(StrEnum):
@@ -182,6 +183,22 @@ class LinkParentRequest(ActionRequest):
     parent: IncidentNumber
 
 
+class ReviewActionItem(Strict):
+    action: Text
+    owner: Name
+    due: date | None = None
+
+
+class ReviewRequest(ActionRequest):
+    """The post-incident review of a major incident: needed before it can close."""
+
+    summary: Text
+    highlights: list[Text] = Field(default=[], max_length=50)
+    root_cause: Text
+    lessons: Text
+    actions: list[ReviewActionItem] = Field(min_length=1, max_length=50)
+
+
 # --- state and views ----------------------------------------------------------------------
 
 
@@ -238,6 +255,27 @@ class VendorTicket(BaseModel):
     updated_at: datetime
 
 
+class PostIncidentReview(BaseModel):
+    summary: str
+    highlights: list[str]
+    root_cause: str
+    lessons: str
+    actions: list[ReviewActionItem]
+    by: str
+    at: datetime
+
+
+class AlertInfo(BaseModel):
+    """The monitoring alert an incident was opened for."""
+
+    source: str
+    dedup_key: str
+    severity: str
+    occurrences: int = 1
+    first_seen: datetime
+    last_seen: datetime
+
+
 class IncidentFields(BaseModel):
     number: str
     short_description: str
@@ -277,6 +315,14 @@ class IncidentFields(BaseModel):
     response_sla: SlaClock
     resolution_sla: SlaClock
     breached: bool = False
+    major_since: datetime | None = None
+    last_major_update_at: datetime | None = None
+    bridge_url: str | None = None
+    review: PostIncidentReview | None = None
+    review_reminded: bool = False
+    resolved_by_parent: bool = False
+    alert: AlertInfo | None = None
+    survey_invited: bool = False
     suggestions: list[KnownErrorMatch] = []
     vendor_tickets: list[VendorTicket] = []
     problem_id: str | None = None
@@ -297,6 +343,8 @@ class IncidentState(IncidentFields):
     handled_request_ids: list[str] = []
     recorded_version: int = 0
     recorded_timeline: int = 0
+    dispatched_timeline: int = 0
+    bridge_requested: bool = False
 
 
 class IncidentRecord(BaseModel):

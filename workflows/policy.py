@@ -77,6 +77,13 @@ class MajorPolicy(PolicyModel):
     priorities: tuple[Priority, ...] = (Priority.P1,)
     update_interval: str = "30m"
     review_due: str = "5d"
+    bridge_url_template: str = "https://meet.example.com/incident/{number}"
+
+
+class SurveyPolicy(PolicyModel):
+    rate: Annotated[float, Field(ge=0, le=1)] = (
+        1.0  # share of closed incidents whose caller is asked
+    )
 
 
 class AlertsPolicy(PolicyModel):
@@ -183,6 +190,7 @@ class Policy(PolicyModel):
     routing: RoutingPolicy = RoutingPolicy()
     contacts: ContactsPolicy = ContactsPolicy()
     escalation: EscalationPolicy = EscalationPolicy()
+    survey: SurveyPolicy = SurveyPolicy()
     notifications: NotificationPolicy = NotificationPolicy()
     # Vendor endpoints and credentials stay with the worker and the API: excluded from the
     # policy copy each incident carries in its workflow history.

@@ -7,7 +7,7 @@ the answer changes (a pause, a priority change, a reopen) and never polls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from workflows import domain
@@ -19,6 +19,8 @@ WARNING = "sla_warning"
 ESCALATION = "escalation"
 BREACH = "sla_breach"
 AUTO_CLOSE = "auto_close"
+MAJOR_UPDATE = "major_update"
+REVIEW_DUE = "review_due"
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,8 @@ class DueEvent:
 
     @property
     def summary(self) -> str:
-        if self.kind == AUTO_CLOSE:
-            return f"auto-close at {self.at:%Y-%m-%d %H:%M:%S}Z"
+        if self.clock is None:
+            return f"{self.kind.replace('_', ' ')} at {self.at:%Y-%m-%d %H:%M:%S}Z"
         what = self.kind.replace("sla_", "")
         percent = f"{(self.fraction or 1.0) * 100:g}%"
         return f"{self.clock} SLA {what} at {percent}, {self.at:%Y-%m-%d %H:%M:%S}Z"
@@ -39,9 +41,9 @@ class DueEvent:
 
 def next_due(state: IncidentState) -> DueEvent | None:
     candidates = [event for clock in domain.clocks(state) for event in _clock_events(state, clock)]
-    auto_close = _auto_close(state)
-    if auto_close is not None:
-        candidates.append(auto_close)
+    for due in (_auto_close(state), _major_update(state), _review_due(state)):
+        if due is not None:
+            candidates.append(due)
     return min(candidates, key=lambda event: event.at, default=None)
 
 
@@ -65,10 +67,36 @@ def _clock_events(state: IncidentState, clock: SlaClock) -> list[DueEvent]:
 def _auto_close(state: IncidentState) -> DueEvent | None:
     if state.status != Status.RESOLVED or state.resolved_at is None:
         return None
+    if state.major and state.review is None:
+        return None  # a major incident waits for its post-incident review
     closure = state.policy.closure
-    period = state.policy.seconds(closure.auto_close_after, closure.calendar)
-    at = add_working_seconds(state.policy.calendar(closure.calendar), state.resolved_at, period)
-    return DueEvent(at=at, kind=AUTO_CLOSE)
+    return DueEvent(at=_after_resolution(state, closure.auto_close_after), kind=AUTO_CLOSE)
+
+
+def _review_due(state: IncidentState) -> DueEvent | None:
+    if not state.major or state.review is not None or state.review_reminded:
+        return None
+    if state.status != Status.RESOLVED or state.resolved_at is None:
+        return None
+    return DueEvent(at=_after_resolution(state, state.policy.major.review_due), kind=REVIEW_DUE)
+
+
+def _after_resolution(state: IncidentState, duration: str) -> datetime:
+    assert state.resolved_at is not None
+    calendar_name = state.policy.closure.calendar
+    period = state.policy.seconds(duration, calendar_name)
+    return add_working_seconds(state.policy.calendar(calendar_name), state.resolved_at, period)
+
+
+def _major_update(state: IncidentState) -> DueEvent | None:
+    """Stakeholders hear how a major incident stands every update_interval until it is resolved."""
+    if not state.major or state.status not in domain.OPEN:
+        return None
+    since = state.last_major_update_at or state.major_since
+    if since is None:
+        return None
+    interval = state.policy.seconds(state.policy.major.update_interval, "24x7")
+    return DueEvent(at=since + timedelta(seconds=interval), kind=MAJOR_UPDATE)
 
 
 def fire_due(state: IncidentState, now: datetime) -> list[DueEvent]:
@@ -123,10 +151,42 @@ def _auto_close_now(state: IncidentState, event: DueEvent) -> None:
     details = domain.finish(state, event.at, CloseCode.AUTO)
     before, state.status = state.status, Status.CLOSED
     domain.record(state, event.at, "system", "close", before, Status.CLOSED, details)
+    domain.invite_to_survey(state, event.at)
+
+
+def _send_major_update(state: IncidentState, event: DueEvent) -> None:
+    state.last_major_update_at = event.at
+    notes = [
+        e
+        for e in state.timeline
+        if e.kind == "comment" and e.details.get("visibility") == "work_note"
+    ]
+    details = {
+        "status": state.status.value,
+        "assignee": state.assignee,
+        "assignment_group": state.assignment_group,
+        "last_work_note": notes[-1].details.get("text") if notes else None,
+        "open_for_seconds": (event.at - state.created_at).total_seconds(),
+        "bridge_url": state.bridge_url,
+    }
+    domain.record(state, event.at, "system", MAJOR_UPDATE, details=details)
+
+
+def _remind_review(state: IncidentState, event: DueEvent) -> None:
+    state.review_reminded = True
+    manager = state.policy.contacts.incident_manager
+    domain.record(state, event.at, "system", REVIEW_DUE, details={"notify": [manager]})
 
 
 def _clock_details(clock: SlaClock, event: DueEvent) -> dict[str, Any]:
     return {"clock": clock.name, "fraction": event.fraction, "target_seconds": clock.target_seconds}
 
 
-FIRE = {WARNING: _warn, ESCALATION: _escalate, BREACH: _breach, AUTO_CLOSE: _auto_close_now}
+FIRE = {
+    WARNING: _warn,
+    ESCALATION: _escalate,
+    BREACH: _breach,
+    AUTO_CLOSE: _auto_close_now,
+    MAJOR_UPDATE: _send_major_update,
+    REVIEW_DUE: _remind_review,
+}
