@@ -5,32 +5,54 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.bridges import BridgeActivities, TemplateBridgeProvider
 from activities.known_errors import KnownErrorActivities
+from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities
 from activities.records import RecordActivities
+from activities.vendor_tickets import VendorActivities
 from logconfig import configure_logging
 from recordstore import RecordStore
-from settings import Settings, get_settings
+from settings import Settings, get_settings, load_policy
 from temporal_client import connect
+from workflows.alerts import AlertWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.policy import Policy
 
 log = structlog.get_logger()
 
 
-def build_worker(client: Client, task_queue: str, store: RecordStore) -> Worker:
+def build_worker(
+    client: Client,
+    task_queue: str,
+    store: RecordStore,
+    policy: Policy | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> Worker:
+    """`policy` is the full policy file (with notification channels and vendors)."""
+    policy = policy or Policy()
+    http = http or httpx.AsyncClient()
     records = RecordActivities(store)
     known_errors = KnownErrorActivities(store)
+    notifications = NotificationActivities(policy, http, SHIPPED_TEMPLATES)
+    vendors = VendorActivities(policy, http, store)
+    bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[IncidentWorkflow],
+        workflows=[IncidentWorkflow, AlertWorkflow],
         activities=[
             records.upsert_incident_record,
+            records.allocate_incident_number,
             known_errors.lookup_known_errors,
             known_errors.propose_problem,
+            notifications.send_notification,
+            vendors.create_vendor_ticket,
+            bridges.open_bridge,
         ],
     )
 
@@ -43,10 +65,13 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    worker = build_worker(client, settings.task_queue, store)
-    log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-    async with worker:
-        await stop.wait()
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(client, settings.task_queue, store, load_policy(settings), http)
+        log.info(
+            "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
+        )
+        async with worker:
+            await stop.wait()
     await store.dispose()
     log.info("worker stopped")
 

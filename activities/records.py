@@ -16,3 +16,8 @@ class RecordActivities:
     async def upsert_incident_record(self, record: IncidentRecord) -> None:
         # Idempotent (version check, timeline seq), so Temporal may retry it after any DB error.
         await self._store.upsert_incident(record)
+
+    @activity.defn(name="allocate_incident_number")
+    async def allocate_incident_number(self) -> str:
+        # A retry after a lost reply allocates again: a gap in the numbers, never a duplicate.
+        return await self._store.allocate_number()

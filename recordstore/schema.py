@@ -68,6 +68,12 @@ incidents = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("resolved_at", UtcDateTime, index=True),
     sa.Column("closed_at", UtcDateTime),
+    # The moments the reports select by (recordstore/reports.py); the view holds the rest.
+    sa.Column("started_at", UtcDateTime, index=True),
+    sa.Column("canceled_at", UtcDateTime),
+    sa.Column("response_stopped_at", UtcDateTime, index=True),
+    sa.Column("response_breached_at", UtcDateTime, index=True),
+    sa.Column("resolution_breached_at", UtcDateTime, index=True),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("view", sa.JSON, nullable=False),
 )
@@ -160,4 +166,15 @@ problems = sa.Table(
     sa.Column("resolution_code", sa.String(32), nullable=False),
     sa.Column("resolution_notes", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# --- vendor tickets -----------------------------------------------------------------------------
+
+# Which incident a vendor's ticket belongs to, so the vendor's webhook finds the workflow.
+vendor_tickets = sa.Table(
+    "vendor_tickets",
+    metadata,
+    sa.Column("vendor", sa.Text, primary_key=True),
+    sa.Column("ticket_id", sa.Text, primary_key=True),
+    sa.Column("number", sa.String(16), nullable=False, index=True),
 )

@@ -296,6 +296,11 @@ def _incident_row(view: IncidentView) -> dict[str, Any]:
         "updated_at": view.updated_at,
         "resolved_at": view.resolved_at,
         "closed_at": view.closed_at,
+        "started_at": view.started_at,
+        "canceled_at": view.canceled_at,
+        "response_stopped_at": view.response_sla.stopped_at,
+        "response_breached_at": view.response_sla.breached_at,
+        "resolution_breached_at": view.resolution_sla.breached_at,
         "version": view.version,
         "view": view.model_dump(mode="json"),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,17 @@ async def end_all_started() -> None:
             await handle.terminate("test finished")
         except Exception:  # already completed
             pass
+
+
+async def settled_history(handle: WorkflowHandle[Any, Any]) -> list[int]:
+    """The history's event types once background work (a known-error lookup) has finished."""
+    previous: list[int] = []
+    while True:
+        events = [event.event_type for event in (await handle.fetch_history()).events]
+        if events == previous:
+            return events
+        previous = events
+        await asyncio.sleep(0.3)
 
 
 async def act(handle: WorkflowHandle[Any, Any], action: str, **body: Any) -> IncidentView:

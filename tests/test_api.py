@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from temporal_client import workflow_id
 from tests.apistack import Stack, eventually, free_port, serve_api, stack_settings
+from tests.factories import settled_history
 
 
 async def create(stack: Stack, who: str = "sam", **fields: Any) -> dict[str, Any]:
@@ -135,11 +136,11 @@ async def test_a_rejected_update_leaves_no_trace_in_history(
     number = (await create(stack))["number"]
     handle = dev_env.client.get_workflow_handle(workflow_id(number))
     await stack.ok("POST", f"/incidents/{number}/comment", json={"text": "looking"})
-    before = [event.event_type for event in (await handle.fetch_history()).events]
+
+    before = await settled_history(handle)
     assert (await stack.call("POST", f"/incidents/{number}/resolve", json={})).status_code == 422
-    assert (
-        await stack.call("POST", f"/incidents/{number}/reopen", json={"reason": "x"})
-    ).status_code == 409
+    reopen = await stack.call("POST", f"/incidents/{number}/reopen", json={"reason": "x"})
+    assert reopen.status_code == 409
     after = [event.event_type for event in (await handle.fetch_history()).events]
     assert after == before
     assert after.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == 1  # the comment

@@ -30,6 +30,7 @@ BODIES: dict[Action, dict[str, Any]] = {
     Action.COMMENT: {"text": "Looking at it", "visibility": "work_note"},
     Action.DECLARE_MAJOR: {"reason": "Whole site down"},
     Action.LINK_PARENT: {"parent": "INC9999999"},
+    Action.VENDOR_TICKET: {"vendor": "acme", "summary": "Replace the failed disk"},
     Action.REVIEW: {
         "summary": "Mail outage",
         "root_cause": "Expired certificate",
@@ -48,6 +49,7 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.DECLARE_MAJOR: Status.NEW,
         Action.LINK_PARENT: Status.NEW,
         Action.REVIEW: Status.NEW,
+        Action.VENDOR_TICKET: Status.NEW,
     },
     Status.ASSIGNED: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -60,6 +62,7 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.DECLARE_MAJOR: Status.ASSIGNED,
         Action.LINK_PARENT: Status.ASSIGNED,
         Action.REVIEW: Status.ASSIGNED,
+        Action.VENDOR_TICKET: Status.ASSIGNED,
     },
     Status.IN_PROGRESS: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -72,6 +75,7 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.DECLARE_MAJOR: Status.IN_PROGRESS,
         Action.LINK_PARENT: Status.IN_PROGRESS,
         Action.REVIEW: Status.IN_PROGRESS,
+        Action.VENDOR_TICKET: Status.IN_PROGRESS,
     },
     Status.PENDING: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -84,6 +88,7 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.DECLARE_MAJOR: Status.PENDING,
         Action.LINK_PARENT: Status.PENDING,
         Action.REVIEW: Status.PENDING,
+        Action.VENDOR_TICKET: Status.PENDING,
     },
     Status.RESOLVED: {
         Action.REOPEN: Status.IN_PROGRESS,

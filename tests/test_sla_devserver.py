@@ -1,4 +1,4 @@
-"""SLA breach and auto-close on the real dev server with a policy of seconds: on time to the second."""
+"""SLA breach and auto-close on the real dev server with a policy of seconds: on time."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from recordstore import RecordStore
-from tests.factories import act, new_incident, start
+from tests.factories import act, new_incident, settled_history, start
 from workflows import search_attributes as sa
 from workflows.models import IncidentView, Status, TimelineEntry
 
@@ -32,8 +32,7 @@ async def timeline(handle: WorkflowHandle[Any, Any]) -> list[TimelineEntry]:
 async def recorded_events(handle: WorkflowHandle[Any, Any]) -> list[str]:
     """History events other than workflow-task bookkeeping (the test server, unlike the real one,
     does not drop the workflow task of a rejected update)."""
-    events = (await handle.fetch_history()).events
-    names = [EventType.Name(event.event_type) for event in events]
+    names = [EventType.Name(event_type) for event_type in await settled_history(handle)]
     return [name for name in names if "WORKFLOW_TASK" not in name]
 
 

@@ -45,6 +45,8 @@ from workflows.models import (
     Status,
     TimelineEntry,
     UpdateRequest,
+    VendorTicket,
+    VendorTicketCreate,
     Visibility,
 )
 from workflows.policy import Policy, Priority
@@ -92,6 +94,7 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.DECLARE_MAJOR: Transition(DeclareMajorRequest, OPEN, None),
     Action.LINK_PARENT: Transition(LinkParentRequest, OPEN, None),
     Action.REVIEW: Transition(ReviewRequest, OPEN | {Status.RESOLVED}, None),
+    Action.VENDOR_TICKET: Transition(VendorTicketCreate, OPEN, None),
 }
 
 
@@ -505,6 +508,20 @@ def _declare_major(state: IncidentState, request: ActionRequest, now: datetime) 
     return _request_details(request)
 
 
+def _vendor_ticket(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
+    assert isinstance(request, VendorTicketCreate)
+    key = request.request_id or f"{state.number}-vendor-{len(state.vendor_tickets) + 1}"
+    ticket = VendorTicket(
+        vendor=request.vendor,
+        summary=request.summary,
+        request_key=key,
+        opened_at=now,
+        updated_at=now,
+    )
+    state.vendor_tickets.append(ticket)
+    return {"vendor": request.vendor, "summary": request.summary, "request_key": key}
+
+
 def become_major(state: IncidentState, now: datetime) -> None:
     if not state.major:
         state.major, state.major_since = True, now
@@ -538,4 +555,5 @@ EFFECTS: dict[Action, Callable[[IncidentState, ActionRequest, datetime], dict[st
     Action.DECLARE_MAJOR: _declare_major,
     Action.LINK_PARENT: _link_parent,
     Action.REVIEW: _review,
+    Action.VENDOR_TICKET: _vendor_ticket,
 }

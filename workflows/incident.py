@@ -3,23 +3,24 @@
 Transitions arrive as Updates (API callers get the new view or a rejection) or as Signals
 (automation; an invalid one is recorded as rejected). Both are dynamic handlers keyed by the
 action name, decoded and checked against the one transition table in `workflows.domain`.
+Events from linked incidents, alert routers and vendors arrive as named signals.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
-    from workflows import domain, presentation, timers
+    from workflows import domain, effects, presentation, relations, timers
     from workflows.models import (
         Action,
         ActionRequest,
@@ -28,12 +29,17 @@ with workflow.unsafe.imports_passed_through():
         IncidentView,
         TimelineEntry,
     )
+    from workflows.vendors import VendorUpdate
 
 UPSERT_RECORD = "upsert_incident_record"
 REMEMBERED_REQUEST_IDS = 500
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
+)
+EventT = TypeVar("EventT", bound=BaseModel)
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -42,15 +48,17 @@ class IncidentWorkflow:
     def __init__(self, state: IncidentState) -> None:
         self.state = state
         self._published: dict[str, Any] = {}
+        self._effects_running = 0
 
     @workflow.run
     async def run(self, state: IncidentState) -> IncidentView:
-        self._publish()
+        self._after_change(None)
         recorder = asyncio.create_task(self._record_changes())
         while self.state.status not in domain.FINAL:
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new(recorder)
             await self._wait_for_change_or_due_event()
+        await workflow.wait_condition(lambda: self._effects_running == 0)
         await recorder
         await workflow.wait_condition(workflow.all_handlers_finished)
         return domain.view(self.state)
@@ -89,17 +97,7 @@ class IncidentWorkflow:
                 return
             domain.apply(self.state, action, request, workflow.now())
         except ApplicationError as rejection:
-            domain.record(
-                self.state,
-                workflow.now(),
-                "automation",
-                "rejected",
-                details=_rejection(name, rejection),
-            )
-            workflow.logger.warning(
-                "signal rejected", extra={"action": name, "error": rejection.message}
-            )
-            self._after_change(None)
+            self._reject(name, rejection)
             return
         self._after_change(request)
 
@@ -108,52 +106,131 @@ class IncidentWorkflow:
             action = Action(name.replace("-", "_"))
         except ValueError:
             raise domain.invalid_request("action", f"unknown action '{name}'") from None
-        model = domain.TRANSITIONS[action].request
-        try:
-            if not args:
-                request = model()
-            else:
-                request = workflow.payload_converter().from_payload(args[0].payload, model)
-        except ValidationError as error:
-            issue = error.errors()[0]
-            field = ".".join(str(part) for part in issue["loc"]) or "body"
-            raise domain.invalid_request(field, issue["msg"]) from None
-        except Exception as error:  # a payload that is not JSON at all
-            raise domain.invalid_request("body", f"not a valid {model.__name__}: {error}") from None
+        request = _decode_payload(args, domain.TRANSITIONS[action].request)
         update = workflow.current_update_info()
         if request.request_id is None and update is not None:
             request = request.model_copy(update={"request_id": update.id})
         return action, request
 
     def _seen(self, request: ActionRequest) -> bool:
-        return (
-            request.request_id is not None and request.request_id in self.state.handled_request_ids
+        handled = self.state.handled_request_ids
+        return request.request_id is not None and request.request_id in handled
+
+    def _reject(self, name: str, rejection: ApplicationError) -> None:
+        details = _rejection(name, rejection)
+        domain.record(self.state, workflow.now(), "automation", "rejected", details=details)
+        workflow.logger.warning(
+            "signal rejected", extra={"action": name, "error": rejection.message}
         )
+        self._after_change(None)
 
     def _after_change(self, request: ActionRequest | None) -> None:
         if request is not None and request.request_id is not None:
             handled = self.state.handled_request_ids
             handled.append(request.request_id)
             del handled[:-REMEMBERED_REQUEST_IDS]
+        self._start_effects()
         self._publish()
+
+    # --- events from other workflows ------------------------------------------------------
+
+    @workflow.signal(name=relations.CHILD_LINKED)
+    def child_linked(self, event: relations.ChildLinked) -> None:
+        self._on_event(relations.CHILD_LINKED, event, relations.link_child)
+
+    @workflow.signal(name=relations.PARENT_RESOLVED)
+    def parent_resolved(self, event: relations.ParentResolved) -> None:
+        if event.request_id not in self.state.handled_request_ids:
+            self._on_event(relations.PARENT_RESOLVED, event, relations.resolve_from_parent)
+
+    @workflow.signal(name=relations.PARENT_REOPENED)
+    def parent_reopened(self, event: relations.ParentReopened) -> None:
+        if event.request_id not in self.state.handled_request_ids:
+            self._on_event(relations.PARENT_REOPENED, event, relations.reopen_from_parent)
+
+    @workflow.signal(name="vendor_update")
+    def vendor_update(self, update: VendorUpdate) -> None:
+        self._on_event("vendor_update", update, relations.vendor_updated)
+
+    @workflow.signal(name="alert")
+    def alert(self, event: relations.AlertEvent) -> None:
+        handler = {
+            "trigger": relations.alert_repeated,
+            "acknowledge": relations.alert_acknowledged,
+            "resolve": relations.alert_cleared,
+        }[event.action]
+        self._on_event("alert", event, handler)
+
+    def _on_event(
+        self, name: str, event: EventT, handle: Callable[[IncidentState, EventT, Any], None]
+    ) -> None:
+        try:
+            handle(self.state, event, workflow.now())
+        except ApplicationError as rejection:
+            self._reject(name, rejection)
+            return
+        request_id = getattr(event, "request_id", None)
+        marker = ActionRequest(request_id=request_id) if request_id else None
+        self._after_change(marker)
 
     # --- timers ---------------------------------------------------------------------------
 
     async def _wait_for_change_or_due_event(self) -> None:
         due = timers.next_due(self.state)
+
+        def rearm() -> bool:
+            return self.state.status in domain.FINAL or timers.next_due(self.state) != due
+
         if due is None:
-            await workflow.wait_condition(lambda: timers.next_due(self.state) != due)
+            await workflow.wait_condition(rearm)
             return
         wait = max(due.at - workflow.now(), timedelta(milliseconds=1))
         try:
-            await workflow.wait_condition(
-                lambda: timers.next_due(self.state) != due,
-                timeout=wait,
-                timeout_summary=due.summary,
-            )
+            await workflow.wait_condition(rearm, timeout=wait, timeout_summary=due.summary)
         except TimeoutError:
-            timers.fire_due(self.state, workflow.now())
-            self._publish()
+            if timers.fire_due(self.state, workflow.now()):
+                self._after_change(None)
+
+    # --- side effects ---------------------------------------------------------------------
+
+    def _start_effects(self) -> None:
+        """Start what each new timeline entry calls for, in timeline order."""
+        state = self.state
+        while state.dispatched_timeline < len(state.timeline):
+            seq = state.dispatched_timeline
+            state.dispatched_timeline += 1
+            for effect in effects.effects_for(state, state.timeline[seq], seq):
+                self._launch(effect)
+        for effect in effects.once_effects(state):
+            self._launch(effect)
+
+    def _launch(self, effect: effects.Effect) -> None:
+        self._effects_running += 1
+        asyncio.create_task(self._carry_out(effect))
+
+    async def _carry_out(self, effect: effects.Effect) -> None:
+        try:
+            if isinstance(effect, effects.SendSignal):
+                handle = workflow.get_external_workflow_handle(effect.workflow_id)
+                await handle.signal(effect.signal, effect.arg)
+            else:
+                result = await workflow.execute_activity(
+                    effect.activity,
+                    effect.arg,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=effect.give_up_after,
+                    retry_policy=EFFECT_RETRY,
+                    summary=effect.summary,
+                )
+                effects.apply_result(self.state, effect, result, workflow.now())
+        except (ActivityError, ApplicationError) as failure:
+            cause = (
+                failure.cause if isinstance(failure, ActivityError) and failure.cause else failure
+            )
+            effects.apply_failure(self.state, effect, str(cause), workflow.now())
+        finally:
+            self._effects_running -= 1
+        self._after_change(None)
 
     # --- records, search attributes, continue-as-new --------------------------------------
 
@@ -199,11 +276,26 @@ class IncidentWorkflow:
         await workflow.wait_condition(
             lambda: (
                 workflow.all_handlers_finished()
+                and self._effects_running == 0
                 and self.state.recorded_version >= self.state.version
             )
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
+
+
+def _decode_payload(args: Sequence[RawValue], model: type[ActionRequest]) -> ActionRequest:
+    try:
+        if not args:
+            return model()
+        decoded: ActionRequest = workflow.payload_converter().from_payload(args[0].payload, model)
+        return decoded
+    except ValidationError as error:
+        issue = error.errors()[0]
+        field = ".".join(str(part) for part in issue["loc"]) or "body"
+        raise domain.invalid_request(field, issue["msg"]) from None
+    except Exception as error:  # a payload that is not JSON at all
+        raise domain.invalid_request("body", f"not a valid {model.__name__}: {error}") from None
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:

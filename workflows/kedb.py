@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 from workflows.models import IncidentNumber, ResolutionCode, Strict
 
@@ -22,13 +22,21 @@ def _text(min_length: int, max_length: int) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
+def _replace_nul(value: object) -> object:
+    # Models the workflow builds from incident text must never fail to validate (a failed
+    # workflow task leaves the incident stuck): NUL becomes U+FFFD instead of an error.
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 NoNul = AfterValidator(_no_nul)
+NulSafe = BeforeValidator(_replace_nul)
 Title = Annotated[str, _text(1, 200), NoNul]
 Symptoms = Annotated[str, _text(1, 32_000), NoNul]
 Notes = Annotated[str, _text(1, 8_000), NoNul]
 Label = Annotated[str, _text(1, 128), NoNul]
 ProblemRef = Annotated[str, _text(1, 64), NoNul]
-QueryText = Annotated[str, StringConstraints(max_length=32_000), NoNul]
+QueryText = Annotated[str, StringConstraints(max_length=32_000), NulSafe]
+SafeLabel = Annotated[str, _text(1, 128), NulSafe]
 
 KnownErrorStatus = Literal["draft", "published", "retired"]
 KNOWN_ERROR_ID = r"^KE\d{7}$"
@@ -83,8 +91,8 @@ class KnownErrorQuery(Strict):
     service rank matching known errors higher; they never filter."""
 
     text: QueryText
-    category: Label | None = None
-    service: Label | None = None
+    category: SafeLabel | None = None
+    service: SafeLabel | None = None
     limit: Annotated[int, Field(ge=1, le=50)] = 3
 
 
@@ -95,11 +103,11 @@ class ProblemProposal(Strict):
     """Sent by the incident workflow when it resolves with a workaround or no root cause."""
 
     number: IncidentNumber
-    short_description: Annotated[str, _text(1, 160), NoNul]
-    category: Label | None = None
-    service: Label | None = None
+    short_description: Annotated[str, _text(1, 160), NulSafe]
+    category: SafeLabel | None = None
+    service: SafeLabel | None = None
     resolution_code: ResolutionCode
-    resolution_notes: Annotated[str, _text(1, 4_000), NoNul]
+    resolution_notes: Annotated[str, _text(1, 4_000), NulSafe]
     reason: ProblemReason
 
 

@@ -42,6 +42,7 @@ class Action(StrEnum):
     DECLARE_MAJOR = "declare_major"
     LINK_PARENT = "link_parent"
     REVIEW = "review"
+    VENDOR_TICKET = "vendor_ticket"
 
 
 class Channel(StrEnum):
@@ -181,6 +182,13 @@ class DeclareMajorRequest(ActionRequest):
 
 class LinkParentRequest(ActionRequest):
     parent: IncidentNumber
+
+
+class VendorTicketCreate(ActionRequest):
+    """Open a ticket with a vendor from the policy; retried calls never open two."""
+
+    vendor: Name
+    summary: Text
 
 
 class ReviewActionItem(Strict):

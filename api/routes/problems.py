@@ -1,0 +1,52 @@
+"""/problems: problem records proposed by incidents resolved with a workaround or with no root
+cause. Agents, managers and admins read them; the incident workflow creates them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from api.auth import Principal, Role
+from api.deps import ServicesDep, require
+from api.errors import ApiError
+from recordstore.problems import ProblemStore
+from workflows.kedb import PROBLEM_ID, Problem, ProblemsPage
+
+router = APIRouter(prefix="/problems", tags=["problems"])
+
+ProblemReader = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
+ProblemId = Annotated[str, Path(alias="id", pattern=PROBLEM_ID, examples=["PRB0000001"])]
+
+
+def problem_store(services: ServicesDep) -> ProblemStore:
+    return ProblemStore(services.store)
+
+
+Problems = Annotated[ProblemStore, Depends(problem_store)]
+
+
+@router.get("", response_model=ProblemsPage)
+async def list_problems(
+    problems: Problems,
+    principal: ProblemReader,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ProblemsPage:
+    """Newest first; follow `next_cursor` for the next page."""
+    try:
+        return await problems.list(limit=limit, cursor=cursor)
+    except ValueError:
+        raise ApiError(
+            422,
+            "cursor: not a cursor this API returned",
+            problems=[{"field": "cursor", "message": "invalid"}],
+        ) from None
+
+
+@router.get("/{id}", response_model=Problem)
+async def get_problem(problem_id: ProblemId, problems: Problems, principal: ProblemReader) -> Problem:
+    found = await problems.get(problem_id)
+    if found is None:
+        raise ApiError(404, f"problem {problem_id} not found")
+    return found

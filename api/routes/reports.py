@@ -1,0 +1,75 @@
+"""/reports: the KPI summary for managers, as JSON or CSV (definitions: recordstore/reports.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from api.auth import Principal, Role
+from api.deps import ServicesDep, require
+from recordstore.reports import ReportQuery, SummaryReport, summary
+from workflows.policy import Priority
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+Manager = Annotated[Principal, Depends(require(Role.MANAGER))]
+Bound = Annotated[
+    str,
+    Query(
+        max_length=64,
+        description="ISO date (`2026-03-01`: that whole day) or datetime (UTC when no offset)",
+    ),
+]
+
+
+@router.get(
+    "/summary",
+    response_model=SummaryReport,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
+async def get_summary(
+    services: ServicesDep,
+    principal: Manager,
+    from_: Annotated[Bound, Query(alias="from")],
+    to: Bound,
+    group: Annotated[str | None, Query(max_length=128)] = None,
+    priority: Priority | None = None,
+    format: Literal["json", "csv"] = "json",
+) -> SummaryReport | Response:
+    """Counts, MTTA, MTTR, SLA compliance, breaches, reopen rate, reassignments, first-contact
+    resolution, backlog by age and survey score over the window `[from, to)`. Each figure's
+    population (created, started, resolved, SLA outcome in the window; open at `to`) is in the
+    schema's descriptions. Roles: manager, admin."""
+    try:
+        query = ReportQuery.model_validate(
+            {"from": from_, "to": to, "group": group, "priority": priority}
+        )
+    except ValidationError as error:
+        # Reported like any other bad query parameter, naming it: `from` or `to`.
+        raise RequestValidationError(
+            [{**issue, "loc": ("query", *issue["loc"])} for issue in error.errors()]
+        ) from None
+    report = await summary(services.store, query)
+    if format == "csv":
+        return Response(
+            _csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="incident-summary.csv"'},
+        )
+    return report
+
+
+def _csv(report: SummaryReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("metric", "dimension", "value"))
+    writer.writerows(
+        (metric, dimension, "" if value is None else value)
+        for metric, dimension, value in report.rows()
+    )
+    return out.getvalue()

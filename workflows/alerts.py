@@ -1,0 +1,114 @@
+"""AlertWorkflow: one per open monitoring alert (`alert-<source>:<dedup_key>`).
+
+POST /alerts reaches it by update-with-start with the USE_EXISTING conflict policy, so any
+number of concurrent identical triggers meet in one workflow, whose lock lets exactly one of
+them open the incident; the rest attach to it. It ends when its incident closes; the next
+trigger for the same key then starts a new run and a new incident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from workflows import domain, presentation
+    from workflows.effects import INCIDENT_CLOSED_SIGNAL, IncidentClosed, incident_workflow_id
+    from workflows.incident import IncidentWorkflow
+    from workflows.models import Channel, IncidentCreate
+    from workflows.policy import Policy
+    from workflows.relations import AlertEvent, alert_info
+
+ALERT_UPDATE = "alert"
+ALLOCATE_NUMBER = "allocate_incident_number"
+ACTIONS = ("trigger", "acknowledge", "resolve")
+
+
+class AlertStart(BaseModel):
+    source: str
+    dedup_key: str
+    policy: Policy
+
+
+class AlertOutcome(BaseModel):
+    incident: str | None
+    created: bool
+
+
+@workflow.defn(name="AlertWorkflow")
+class AlertWorkflow:
+    @workflow.init
+    def __init__(self, start: AlertStart) -> None:
+        self._policy = start.policy
+        self._incident: str | None = None
+        self._handled = 0
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, start: AlertStart) -> None:
+        await workflow.wait_condition(
+            lambda: (
+                self._handled > 0 and self._incident is None and workflow.all_handlers_finished()
+            )
+        )
+
+    @workflow.update(name=ALERT_UPDATE)
+    async def alert(self, event: AlertEvent) -> AlertOutcome:
+        async with self._lock:  # one trigger at a time opens the incident; the rest attach
+            try:
+                if self._incident is None:
+                    if event.action != "trigger":
+                        return AlertOutcome(incident=None, created=False)
+                    self._incident = await self._open_incident(event)
+                    return AlertOutcome(incident=self._incident, created=True)
+                incident = workflow.get_external_workflow_handle(
+                    incident_workflow_id(self._incident)
+                )
+                await incident.signal("alert", event)
+                return AlertOutcome(incident=self._incident, created=False)
+            finally:
+                self._handled += 1
+
+    @alert.validator
+    def _validate(self, event: AlertEvent) -> None:
+        if event.action not in ACTIONS:
+            raise domain.invalid_request("action", f"use one of {', '.join(ACTIONS)}")
+        if event.action == "trigger" and event.severity not in self._policy.alerts.severity:
+            known = ", ".join(self._policy.alerts.severity)
+            raise domain.invalid_request("severity", f"unknown severity (known: {known})")
+
+    @workflow.signal(name=INCIDENT_CLOSED_SIGNAL)
+    def incident_closed(self, event: IncidentClosed) -> None:
+        if event.number == self._incident:
+            self._incident = None
+
+    async def _open_incident(self, event: AlertEvent) -> str:
+        number: str = await workflow.execute_activity(
+            ALLOCATE_NUMBER, start_to_close_timeout=timedelta(seconds=10), result_type=str
+        )
+        impact, urgency = self._policy.alerts.severity[event.severity]
+        create = IncidentCreate(
+            short_description=event.summary[:160],
+            description=f"{event.summary}\n\nAlert {event.dedup_key} from {event.source}",
+            impact=impact,
+            urgency=urgency,
+            service=event.service,
+            channel=Channel.MONITORING,
+        )
+        state = domain.open_incident(
+            number, create, event.source, event.source, self._policy, workflow.now()
+        )
+        state.alert = alert_info(event)
+        await workflow.start_child_workflow(
+            IncidentWorkflow.run,
+            state,
+            id=incident_workflow_id(number),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            static_summary=presentation.summary(state),
+        )
+        return number
