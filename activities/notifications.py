@@ -236,7 +236,9 @@ def _send_mail(channel: NotificationChannel, message: EmailMessage) -> None:
             smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
-        detail = "; ".join(f"{to}: {code} {reply!r}" for to, (code, reply) in error.recipients.items())
+        detail = "; ".join(
+            f"{to}: {code} {reply!r}" for to, (code, reply) in error.recipients.items()
+        )
         _smtp_failure(server, min(codes, default=500), f"refused {detail}")
     except smtplib.SMTPResponseException as error:
         _smtp_failure(server, error.smtp_code, f"answered {error.smtp_code} {error.smtp_error!r}")

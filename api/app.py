@@ -13,7 +13,7 @@ from prometheus_client import Counter, Histogram
 from api import errors
 from api.auth import TokenBook
 from api.deps import Services
-from api.routes import health, incidents, known_errors, problems, reports, vendors
+from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
 from logconfig import configure_logging
 from recordstore import RecordStore
 from settings import Settings, get_settings, load_policy
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(incidents.router)
+    app.include_router(alerts.router)
     app.include_router(health.router)
     app.include_router(known_errors.router)
     app.include_router(problems.router)

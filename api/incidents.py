@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 from temporalio.client import WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -26,6 +26,7 @@ from workflows.models import (
     IncidentRecord,
     IncidentState,
     IncidentView,
+    Status,
     Strict,
     TimelineEntry,
     Visibility,
@@ -33,6 +34,7 @@ from workflows.models import (
 from workflows.sla import ClockStatus
 
 log = structlog.get_logger()
+MAX_PARENT_DEPTH = 20
 
 
 class IncidentDetail(IncidentView):
@@ -160,6 +162,9 @@ async def transition(
         await read(services, principal, number)  # 404 unless it is their own
     elif not principal.has(Role.AGENT, Role.MANAGER, Role.AUTOMATION):
         raise ApiError(403, f"{principal.name} may not change incidents")
+    if action == Action.REVIEW and not principal.has(Role.MANAGER):
+        raise ApiError(403, "post-incident reviews are written by managers")
+    await _check_references(services, principal, number, action, body)
     request_id = key or str(uuid.uuid4())
     request = domain.TRANSITIONS[action].request(
         **body.model_dump(exclude_unset=True), actor=principal.name, request_id=request_id
@@ -178,6 +183,78 @@ async def transition(
             raise not_found(number) from None
         raise domain_conflict(ended, action) from None
     return view
+
+
+class SurveyAnswer(Strict):
+    score: int = Field(ge=1, le=5, description="1 very poor ... 5 very good")
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+async def answer_survey(
+    services: Services, principal: Principal, number: str, answer: SurveyAnswer
+) -> IncidentView:
+    """The caller's satisfaction with a closed incident: once, by the caller only. The workflow
+    has ended by then, so the answer goes straight onto the record."""
+    view = await read(services, principal, number)
+    if principal.name != view.caller:
+        raise ApiError(403, "only the incident's caller answers its survey")
+    if view.status != Status.CLOSED or not view.survey_invited:
+        raise ApiError(
+            409, f"no survey is open for {number}", state=view.status.value, allowed_actions=[]
+        )
+    if view.survey_score is not None:
+        raise ApiError(
+            409,
+            f"the survey of {number} is already answered",
+            state=view.status.value,
+            allowed_actions=[],
+        )
+    now = datetime.now(UTC)
+    answered = view.model_copy(
+        update={
+            "survey_score": answer.score,
+            "survey_comment": answer.comment,
+            "version": view.version + 1,
+            "updated_at": now,
+        }
+    )
+    entry = TimelineEntry(
+        at=now, actor=principal.name, kind="survey", details=answer.model_dump(exclude_none=True)
+    )
+    timeline = await services.store.get_timeline(number)
+    await services.store.upsert_incident(
+        IncidentRecord(view=answered, timeline_start=len(timeline), new_entries=[entry])
+    )
+    return answered
+
+
+async def _check_references(
+    services: Services, principal: Principal, number: str, action: Action, body: BaseModel
+) -> None:
+    """What only the API can check: the vendor is configured, the parent exists and is open
+    and linking it makes no cycle."""
+    if action == Action.VENDOR_TICKET:
+        vendor = getattr(body, "vendor", "")
+        if vendor not in services.policy.vendors:
+            known = ", ".join(services.policy.vendors) or "none configured"
+            raise _unprocessable("vendor", f"unknown vendor '{vendor}' (known: {known})")
+    if action == Action.LINK_PARENT:
+        parent_number = getattr(body, "parent", "")
+        try:
+            parent = await read(services, principal, parent_number)
+        except ApiError:
+            raise _unprocessable("parent", f"no incident {parent_number}") from None
+        if parent.status not in domain.OPEN:
+            raise _unprocessable("parent", f"{parent_number} is {parent.status}, not open")
+        ancestor, seen = parent, 0
+        while ancestor.parent and seen < MAX_PARENT_DEPTH:
+            if ancestor.parent == number:
+                raise _unprocessable("parent", f"{parent_number} already descends from {number}")
+            ancestor, seen = await read(services, principal, ancestor.parent), seen + 1
+
+
+def _unprocessable(field: str, message: str) -> ApiError:
+    return ApiError(422, f"{field}: {message}", problems=[{"field": field, "message": message}])
 
 
 def domain_conflict(view: IncidentView, action: Action) -> ApiError:

@@ -239,7 +239,7 @@ def _sqlite_search(
 ) -> tuple[sa.FromClause, sa.ColumnElement[float], list[sa.ColumnElement[bool]]]:
     fts = sa.table(KNOWN_ERRORS_FTS, sa.column("rowid"))
     source = known_errors.join(fts, fts.c.rowid == known_errors.c.seq)
-    fts_table = sa.literal_column(KNOWN_ERRORS_FTS)
+    fts_table: sa.ColumnClause[Any] = sa.literal_column(KNOWN_ERRORS_FTS)
     # bm25 is lower-is-better and negative; negated, higher is better and positive.
     score = -sa.func.bm25(fts_table, *BM25_WEIGHTS, type_=sa.Float)
     matches = fts_table.op("MATCH", return_type=sa.Boolean)(
@@ -251,12 +251,12 @@ def _sqlite_search(
 def _postgres_search(
     terms: Sequence[str],
 ) -> tuple[sa.FromClause, sa.ColumnElement[float], list[sa.ColumnElement[bool]]]:
-    document = sa.literal_column(f"({KNOWN_ERROR_TSVECTOR})")
+    document: sa.ColumnClause[Any] = sa.literal_column(f"({KNOWN_ERROR_TSVECTOR})")
     tsquery = sa.func.websearch_to_tsquery(
         sa.literal_column("'english'::regconfig"),
         sa.bindparam("ts_query", websearch_query(terms), type_=sa.Text),
     )
-    weights = sa.literal_column(f"'{TS_RANK_WEIGHTS}'::float4[]")
+    weights: sa.ColumnClause[Any] = sa.literal_column(f"'{TS_RANK_WEIGHTS}'::float4[]")
     score = sa.func.ts_rank_cd(weights, document, tsquery, TS_RANK_NORMALISATION, type_=sa.Float)
     matches = document.op("@@", return_type=sa.Boolean)(tsquery)
     # ts_rank_cd can give 0 to a document that matches only in its weakest fields; a

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 
 metadata = sa.MetaData()
 
@@ -128,28 +128,28 @@ KNOWN_ERROR_TSVECTOR = (
 # writes it in the same transaction as the row; the porter stemmer matches word forms.
 KNOWN_ERRORS_FTS = "known_errors_fts"
 
-sa.event.listen(
-    known_errors,
-    "after_create",
-    sa.DDL(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {KNOWN_ERRORS_FTS} USING fts5("
-        "title, symptoms, workaround, root_cause, content='known_errors', content_rowid='seq',"
-        " tokenize='porter unicode61 remove_diacritics 2')"
-    ).execute_if(dialect="sqlite"),
-)
-sa.event.listen(
-    known_errors,
-    "before_drop",
-    sa.DDL(f"DROP TABLE IF EXISTS {KNOWN_ERRORS_FTS}").execute_if(dialect="sqlite"),
-)
-sa.event.listen(
-    known_errors,
-    "after_create",
-    sa.DDL(
-        "CREATE INDEX IF NOT EXISTS ix_known_errors_search ON known_errors"
-        f" USING gin (({KNOWN_ERROR_TSVECTOR}))"
-    ).execute_if(dialect="postgresql"),
-)
+_SEARCH_INDEX_DDL = {
+    "sqlite": f"CREATE VIRTUAL TABLE IF NOT EXISTS {KNOWN_ERRORS_FTS} USING fts5("
+    "title, symptoms, workaround, root_cause, content='known_errors', content_rowid='seq',"
+    " tokenize='porter unicode61 remove_diacritics 2')",
+    "postgresql": "CREATE INDEX IF NOT EXISTS ix_known_errors_search ON known_errors"
+    f" USING gin (({KNOWN_ERROR_TSVECTOR}))",
+}
+
+
+@sa.event.listens_for(known_errors, "after_create")
+def _create_search_index(target: sa.Table, connection: Connection, **_: Any) -> None:
+    # Runs inside create_all, in create_schema's transaction, when known_errors is created.
+    ddl = _SEARCH_INDEX_DDL.get(connection.dialect.name)
+    if ddl is not None:
+        connection.exec_driver_sql(ddl)
+
+
+@sa.event.listens_for(known_errors, "before_drop")
+def _drop_search_index(target: sa.Table, connection: Connection, **_: Any) -> None:
+    if connection.dialect.name == "sqlite":  # PostgreSQL drops the index with the table
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {KNOWN_ERRORS_FTS}")
+
 
 problems = sa.Table(
     "problems",

@@ -4,16 +4,24 @@ search on a realistic known-error set, and idempotent problem proposals."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from activities.known_errors import KnownErrorActivities
 from recordstore import RecordStore
-from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken, search_terms
+from recordstore.known_errors import (
+    KnownErrorStore,
+    SourceIncidentTaken,
+    fts5_query,
+    search_terms,
+)
 from recordstore.problems import ProblemStore
 from recordstore.schema import KNOWN_ERROR_TSVECTOR, metadata
 from tests.kedb_corpus import CORPUS, LOOKUPS
@@ -111,6 +119,12 @@ async def test_ids_are_sequential_and_lists_page_newest_first(kedb: KnownErrorSt
         await kedb.list(cursor="not-a-cursor")
 
 
+async def test_concurrent_creates_get_distinct_consecutive_ids(kedb: KnownErrorStore) -> None:
+    created = await asyncio.gather(*(kedb.create(ke(title=f"KE {n}")) for n in range(8)))
+    assert sorted(known.id for known in created) == [f"KE000000{n}" for n in range(1, 9)]
+    assert len(await kedb.search(KnownErrorQuery(text="tunnel", limit=50))) == 8
+
+
 async def test_search_follows_updates_and_deletes(kedb: KnownErrorStore) -> None:
     printer = await kedb.create(ke(title="Printer offline", symptoms="Printer shows offline"))
     assert [m.id for m in await kedb.search(KnownErrorQuery(text="printer offline"))] == [
@@ -126,6 +140,16 @@ async def test_search_follows_updates_and_deletes(kedb: KnownErrorStore) -> None
 
     await kedb.delete(printer.id)
     assert await kedb.search(KnownErrorQuery(text="scanner offline")) == []
+    await kedb.create(ke(title="Printer offline again", symptoms="Offline"))
+    async with kedb._engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # FTS5 compares its index with the content table and fails on any difference.
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO known_errors_fts (known_errors_fts, rank)"
+                    " VALUES ('integrity-check', 1)"
+                )
+            )
 
 
 async def test_an_incident_becomes_at_most_one_known_error(kedb: KnownErrorStore) -> None:
@@ -225,6 +249,18 @@ async def test_hostile_text_never_breaks_the_query(
     assert all(m.score > 0 for m in matches)
     if "vpn" in text.lower():
         assert matches, "the plain words of a hostile query still match"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_makes_a_valid_fts5_query(text: str) -> None:
+    terms = search_terms(text)
+    if not terms:
+        return
+    with sqlite3.connect(":memory:") as db:
+        db.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize='porter unicode61')")
+        db.execute("INSERT INTO t (a) VALUES (?)", (text.replace("\x00", " "),))
+        db.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts5_query(terms),)).fetchall()
 
 
 def test_search_terms_keep_only_words() -> None:

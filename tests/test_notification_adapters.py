@@ -72,7 +72,7 @@ class Inbox:
         ok = data.password == b"mail-secret"
         if ok:
             self.logins.append(data.login.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # False: aiosmtpd answers 535 itself
 
 
 @pytest.fixture

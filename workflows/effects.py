@@ -183,6 +183,7 @@ def _on_resolve(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
     if state.children and state.resolution_code and state.resolution_notes:
         cascade = ParentResolved(
             parent=state.number,
+            group=state.assignment_group,
             resolution_code=state.resolution_code,
             resolution_notes=state.resolution_notes,
             request_id=f"{state.number}/{seq}",

@@ -16,6 +16,7 @@ from workflows import domain
 from workflows.models import (
     Action,
     AlertInfo,
+    AssignRequest,
     IncidentState,
     PendingReason,
     ReopenRequest,
@@ -41,6 +42,7 @@ class ChildLinked(BaseModel):
 
 class ParentResolved(BaseModel):
     parent: str
+    group: str | None  # the parent's group: an unassigned child is handed to it first
     resolution_code: ResolutionCode
     resolution_notes: str
     request_id: str
@@ -74,6 +76,9 @@ def link_child(state: IncidentState, event: ChildLinked, now: datetime) -> None:
 
 def resolve_from_parent(state: IncidentState, event: ParentResolved, now: datetime) -> None:
     """The parent was resolved: an open child follows with the same resolution."""
+    if state.status == Status.NEW:
+        group = event.group or state.policy.routing.levels.get("L1", "service-desk")
+        domain.apply(state, Action.ASSIGN, AssignRequest(actor=event.parent, group=group), now)
     if state.status not in domain.TRANSITIONS[Action.RESOLVE].sources:
         return
     request = ResolveRequest(

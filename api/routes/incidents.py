@@ -103,6 +103,14 @@ async def get_timeline(
     return await incidents.timeline(services, principal, number)
 
 
+@router.post("/{number}/survey", response_model=IncidentView)
+async def answer_survey(
+    number: NumberPath, answer: incidents.SurveyAnswer, services: ServicesDep, principal: Anyone
+) -> IncidentView:
+    """The caller rates a closed incident, once: score 1-5 and a comment."""
+    return await incidents.answer_survey(services, principal, number, answer)
+
+
 def _action_route(action: Action, body_model: type[BaseModel], method: str, path: str) -> None:
     async def endpoint(
         number: NumberPath,
@@ -129,9 +137,13 @@ def _action_route(action: Action, body_model: type[BaseModel], method: str, path
     )
 
 
+PATHS = {Action.UPDATE: "/{number}", Action.VENDOR_TICKET: "/{number}/vendor-tickets"}
+
 for _action in TRANSITIONS:
-    _body = incidents.body_model(_action)
-    if _action == Action.UPDATE:
-        _action_route(_action, _body, "PATCH", "/{number}")
-    else:
-        _action_route(_action, _body, "POST", "/{number}/" + _action.value.replace("_", "-"))
+    _path = PATHS.get(_action, "/{number}/" + _action.value.replace("_", "-"))
+    _action_route(
+        _action,
+        incidents.body_model(_action),
+        "PATCH" if _action == Action.UPDATE else "POST",
+        _path,
+    )

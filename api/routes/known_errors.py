@@ -3,9 +3,10 @@ incident into a known error. Agents, managers and admins."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
@@ -29,13 +30,13 @@ from workflows.models import IncidentView, KnownErrorMatch, ResolutionCode, Stat
 router = APIRouter(prefix="/known-errors", tags=["known errors"])
 
 KedbUser = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
-KnownErrorId = Annotated[
-    str, Path(alias="id", pattern=KNOWN_ERROR_ID, examples=["KE0000001"])
-]
+KnownErrorId = Annotated[str, Path(alias="id", pattern=KNOWN_ERROR_ID, examples=["KE0000001"])]
 DONE = (Status.RESOLVED, Status.CLOSED)
+SYMPTOMS_MAX = 32_000  # KnownErrorFields.symptoms; an incident's description may be as long
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-_CREATE_BODY = {
+_CREATE_BODY: dict[str, Any] = {
+    "required": False,
     "description": "A known error; with `from_incident`, optional fields that override what the "
     "incident supplies.",
     "content": {
@@ -106,8 +107,8 @@ async def create_known_error(
     kedb: Kedb,
     services: ServicesDep,
     principal: KedbUser,
+    request: Request,
     response: Response,
-    body: Annotated[dict[str, Any] | None, Body()] = None,
     from_incident: Annotated[
         str | None,
         Query(
@@ -116,10 +117,11 @@ async def create_known_error(
         ),
     ] = None,
 ) -> KnownError:
+    body = await _json_body(request)
     if from_incident is None:
-        created = await kedb.create(_validated(KnownErrorCreate, body or {}, where="body"))
+        created = await kedb.create(_validated(KnownErrorCreate, body, where="body"))
     else:
-        overrides = _validated(KnownErrorOverrides, body or {}, where="body")
+        overrides = _validated(KnownErrorOverrides, body, where="body")
         incident = await _finished_incident(services, principal, from_incident)
         fields = _validated(
             KnownErrorCreate,
@@ -181,7 +183,7 @@ def from_resolved_incident(incident: IncidentView) -> dict[str, Any]:
     )
     fields: dict[str, Any] = {
         "title": incident.short_description,
-        "symptoms": symptoms,
+        "symptoms": symptoms[:SYMPTOMS_MAX],
         "category": incident.category,
         "service": incident.service,
         "workaround": notes,
@@ -215,6 +217,18 @@ async def _finished_incident(
 
 def _unknown(known_error_id: str) -> ApiError:
     return ApiError(404, f"known error {known_error_id} not found")
+
+
+async def _json_body(request: Request) -> Any:
+    # Read by hand: the body's model depends on `from_incident`, and OpenAPI documents both.
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        error = {"type": "json_invalid", "loc": ("body",), "msg": "not valid JSON", "input": None}
+        raise RequestValidationError([error]) from None
 
 
 def _validated(model: type[ModelT], data: Any, where: str) -> ModelT:

@@ -45,7 +45,9 @@ async def list_problems(
 
 
 @router.get("/{id}", response_model=Problem)
-async def get_problem(problem_id: ProblemId, problems: Problems, principal: ProblemReader) -> Problem:
+async def get_problem(
+    problem_id: ProblemId, problems: Problems, principal: ProblemReader
+) -> Problem:
     found = await problems.get(problem_id)
     if found is None:
         raise ApiError(404, f"problem {problem_id} not found")

@@ -24,7 +24,9 @@ VendorName = Annotated[str, Path(min_length=1, max_length=128, examples=["acme"]
 class VendorWebhook(BaseModel):
     """What the vendor sends; unknown extra fields are ignored."""
 
-    ticket_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    ticket_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
     status: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
 
