@@ -69,7 +69,9 @@ async def test_the_readme_flow(stack: Stack, caller: str) -> None:
     )
     assert canceled["status"] == "canceled"
 
-    timeline = await stack.ok("GET", f"/incidents/{number}/timeline")
+    # Known errors stored by other tests in the shared record store may be suggested too.
+    everything = await stack.ok("GET", f"/incidents/{number}/timeline")
+    timeline = [entry for entry in everything if entry["kind"] != "known_errors_suggested"]
     kinds = [entry["kind"] for entry in timeline]
     assert kinds == [
         "created",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import string
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities, message_id
+from activities.notifications import (
+    SHIPPED_TEMPLATES,
+    NotificationActivities,
+    flatten,
+    message_id,
+)
 from tests.apistack import free_port
 from tests.factories import new_incident
 from tests.httpstub import HttpStub, http_stub
@@ -147,6 +153,31 @@ def on(deliveries: list[Delivery], role: str) -> Delivery:
 
 async def send(activities: NotificationActivities, delivery: Delivery) -> None:
     await ActivityEnvironment().run(activities.send_notification, delivery)
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def test_every_shipped_template_has_a_subject_and_only_known_placeholders() -> None:
+    policy = channels_policy("http://127.0.0.1:9/hook", 25)
+    (delivery, *_) = act(working(policy), Action.PEND, reason="awaiting_caller", note="n")
+    known = set(flatten(delivery.context)) | {"role", "recipient"}
+    templates = sorted(SHIPPED_TEMPLATES.glob("*.txt"))
+    assert {path.stem for path in templates} >= {
+        "default", "created", "assign", "pend", "resolve", "reopen", "close", "cancel",
+        "sla_warning", "sla_breach", "escalated", "declare_major", "major_update",
+        "problem_proposed",
+    }  # fmt: skip
+    for path in templates:
+        text = path.read_text()
+        assert text.partition("\n")[0].strip(), f"{path.name}: no subject line"
+        used = {
+            match.group("named") or match.group("braced")
+            for match in string.Template.pattern.finditer(text)
+            if match.group("named") or match.group("braced")
+        }
+        unknown = {name for name in used if name not in known and not name.startswith("details_")}
+        assert not unknown, f"{path.name}: unknown placeholders {unknown}"
 
 
 # --- webhook --------------------------------------------------------------------------------

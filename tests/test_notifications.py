@@ -191,6 +191,12 @@ def test_p1_and_p2_tell_the_incident_manager_at_creation() -> None:
     assert told(p3) == [("caller", "alice")]
 
 
+def test_a_due_post_incident_review_reminds_the_incident_manager() -> None:
+    state = working()
+    entry = domain.record(state, NOW, "system", "review_due", details={"notify": ["irene"]})
+    assert told(state, entry) == [("incident_manager", "irene")]
+
+
 def test_a_priority_raised_to_p2_tells_the_incident_manager() -> None:
     state = working()
     entry = act(state, Action.UPDATE, impact=1, urgency=2, reason="Whole floor affected")

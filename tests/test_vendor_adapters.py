@@ -20,9 +20,11 @@ from temporalio.worker import Worker
 from activities.vendor_tickets import VendorActivities
 from recordstore import RecordStore
 from recordstore.vendor_tickets import link_vendor_ticket, number_for_vendor_ticket
-from tests.apistack import Stack, api_stack, eventually, stack_settings
+from settings import load_policy
+from tests.apistack import Stack, eventually, serve_api, stack_settings
 from tests.httpstub import HttpStub, http_stub
-from workflows.policy import Policy, VendorPolicy, parse_policy
+from worker import build_worker
+from workflows.policy import Policy, VendorPolicy
 from workflows.vendors import VendorTicketRequest, VendorTicketResult
 
 
@@ -213,46 +215,68 @@ async def test_one_ticket_when_the_first_call_times_out_after_the_vendor_opened_
 
 @pytest_asyncio.fixture
 async def vendor_stack(
-    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    task_queue: str,
+    records_url: str,
+    stub: HttpStub,
+    http: httpx.AsyncClient,
 ) -> AsyncIterator[Stack]:
+    """tests.apistack's stack, with the stub vendor in the policy of both API and worker."""
     policy_file = tmp_path / "policy.toml"
-    policy_file.write_text('[vendors.acme]\nurl = "http://127.0.0.1:9"\ntoken = "acme-token"\n')
-    parse_policy(policy_file.read_text())  # the file the API refuses to start without
+    policy_file.write_text(f'[vendors.acme]\nurl = "{stub.url}"\ntoken = "acme-token"\n')
     address = dev_env.client.service_client.config.target_host
     settings = stack_settings(
         tmp_path, address, task_queue, database_url=records_url, policy_file=policy_file
     )
-    async with api_stack(dev_env.client, settings) as running:
-        yield running
+    store = RecordStore(settings.resolved_database_url)
+    await store.create_schema()
+    worker = build_worker(dev_env.client, task_queue, store, load_policy(settings), http)
+    async with worker, serve_api(settings) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield Stack(client, settings, store)
+    await store.dispose()
 
 
-async def test_a_vendor_webhook_signals_the_incident(vendor_stack: Stack, caller: str) -> None:
+async def test_a_vendor_resolving_its_ticket_resumes_the_incident(
+    vendor_stack: Stack, stub: HttpStub, caller: str
+) -> None:
     stack = vendor_stack
-    incident = await stack.ok(
+    body = {"short_description": "Branch office offline", "caller": caller}
+    number = (await stack.ok("POST", "/incidents", status=201, json=body))["number"]
+    await stack.ok("POST", f"/incidents/{number}/assign", json={"group": "net", "assignee": "sam"})
+    await stack.ok("POST", f"/incidents/{number}/start", json={})
+    await stack.ok(
         "POST",
-        "/incidents",
-        status=201,
-        json={"short_description": "Branch office offline", "caller": caller},
+        f"/incidents/{number}/vendor-tickets",
+        json={"vendor": "acme", "summary": "Router in rack 4 reboots"},
     )
-    number = incident["number"]
-    await link_vendor_ticket(stack.store, "acme", "ACME-77", number)
+    pend = {"reason": "awaiting_vendor", "note": "Acme is replacing the router"}
+    await stack.ok("POST", f"/incidents/{number}/pend", json=pend)
 
-    update = {"ticket_id": "ACME-77", "status": "in_progress", "comment": "Engineer dispatched"}
+    async def incident() -> dict[str, Any]:
+        view: dict[str, Any] = await stack.ok("GET", f"/incidents/{number}")
+        return view
+
+    opened = await eventually(
+        incident, lambda view: any(t["ticket_id"] for t in view["vendor_tickets"])
+    )
+    assert opened["vendor_tickets"][0]["ticket_id"] == "VT-0001"
+    assert [seen.json["reference"] for seen in stub.requests] == [number]
+
+    update = {"ticket_id": "VT-0001", "status": "resolved", "comment": "Router replaced"}
     accepted = await stack.ok(
         "POST", "/vendors/acme/webhook", "monitoring", status=202, json=update
     )
     assert accepted == {"incident": number}
 
-    async def timeline() -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = await stack.ok("GET", f"/incidents/{number}/timeline")
-        return entries
-
-    entries = await eventually(timeline, lambda entries: len(entries) > 1)
-    # Until the workflow handles "vendor_update", its dynamic signal handler records the
-    # signal as rejected, naming the action: proof that the signal reached the incident.
-    # TODO(lead): once the handler exists, expect kind "vendor_update" with the comment.
-    assert entries[-1]["kind"] == "rejected"
-    assert entries[-1]["details"]["action"] == "vendor_update"
+    resumed = await eventually(incident, lambda view: view["status"] == "in_progress")
+    assert resumed["status"] == "in_progress"
+    assert resumed["vendor_tickets"][0]["status"] == "resolved"
+    assert resumed["vendor_tickets"][0]["last_comment"] == "Router replaced"
+    timeline = await stack.ok("GET", f"/incidents/{number}/timeline")
+    (entry,) = [entry for entry in timeline if entry["kind"] == "vendor_update"]
+    assert entry["details"]["comment"] == "Router replaced" and entry["actor"] == "acme"
 
 
 async def test_the_vendor_webhook_refuses_what_it_cannot_place(

@@ -133,7 +133,7 @@ def _tells_assignees(entry: TimelineEntry) -> bool:
 def _tells_incident_manager(
     policy: Policy, entry: TimelineEntry, earlier: Sequence[TimelineEntry]
 ) -> bool:
-    if entry.kind == "sla_breach":
+    if entry.kind in ("sla_breach", "review_due"):
         return True
     if entry.kind == "created":
         return _created_priority(entry) in policy.escalation.notify_manager_at_creation
