@@ -29,6 +29,7 @@ from workflows.models import (
     Status,
     Strict,
     TimelineEntry,
+    TimelineWindow,
     Visibility,
 )
 from workflows.sla import ClockStatus
@@ -136,13 +137,13 @@ def detail(services: Services, view: IncidentView) -> IncidentDetail:
 
 async def timeline(services: Services, principal: Principal, number: str) -> list[TimelineEntry]:
     view = await read(services, principal, number)
-    entries: list[TimelineEntry]
-    if view.status in domain.FINAL:
-        entries = await services.store.get_timeline(number)
-    else:
-        entries = await handle_of(services, number).query(
-            "timeline", result_type=list[TimelineEntry]
+    entries = await services.store.get_timeline(number)
+    if view.status not in domain.FINAL:
+        # Entries before the window's offset are all recorded; the window has the newest.
+        live = await handle_of(services, number).query(
+            "timeline_window", result_type=TimelineWindow
         )
+        entries = entries[: live.offset] + live.entries
     if principal.requester_only:
         entries = [entry for entry in entries if not _work_note(entry)]
     return entries

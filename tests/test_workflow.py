@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from temporalio.worker import Worker
 from recordstore import RecordStore
 from tests.factories import act, new_incident, settled_history, start
 from workflows import search_attributes as sa
-from workflows.models import IncidentView, Status, TimelineEntry
+from workflows.domain import TIMELINE_KEPT
+from workflows.models import IncidentView, Status, TimelineEntry, TimelineWindow
 
 
 async def open_one(
@@ -150,3 +152,28 @@ async def test_every_other_action_and_search_attributes(
     view = await act(handle, "cancel", reason="duplicate of a parent")
     assert view.status == Status.CANCELED
     assert (await handle.result()).status == Status.CANCELED
+
+
+async def test_a_long_timeline_stays_whole_in_the_record_and_small_in_the_workflow(
+    time_env: WorkflowEnvironment, time_worker: Worker, store: RecordStore
+) -> None:
+    handle = await open_one(time_env, time_worker)
+    await asyncio.gather(
+        *[
+            handle.signal("comment", {"text": f"note {n}", "request_id": f"c{n}"})
+            for n in range(600)
+        ]
+    )
+    view = await act(handle, "comment", text="the last word")
+    window = await handle.query("timeline_window", result_type=TimelineWindow)
+    assert window.offset > 0 and len(window.entries) <= 2 * TIMELINE_KEPT
+    number = view.number
+    for _ in range(100):
+        stored = await store.get_timeline(number)
+        if len(stored) == window.offset + len(window.entries):
+            break
+        await asyncio.sleep(0.1)
+    merged = stored[: window.offset] + window.entries
+    texts = [entry.details.get("text") for entry in merged if entry.kind == "comment"]
+    assert len(texts) == 601 and texts[-1] == "the last word"
+    assert sorted(texts[:-1], key=lambda t: int(t.split()[1])) == [f"note {n}" for n in range(600)]

@@ -57,6 +57,7 @@ SUPPORT_LEVELS = ("L1", "L2", "L3")
 
 INTERNAL_FIELDS = {
     "dispatched_timeline",
+    "timeline_offset",
     "bridge_requested",
     "policy",
     "timeline",
@@ -183,6 +184,24 @@ def _escalate_urgent(state: IncidentState, now: datetime, reason: str) -> None:
 def view(state: IncidentState) -> IncidentView:
     fields = state.model_dump(exclude=INTERNAL_FIELDS)
     return IncidentView(**fields, allowed_actions=allowed_actions(state.status))
+
+
+TIMELINE_KEPT = 200
+
+
+def trim_timeline(state: IncidentState) -> None:
+    """Drop the oldest entries that are recorded and whose effects have started."""
+    done = min(state.recorded_timeline, state.dispatched_timeline) - state.timeline_offset
+    if len(state.timeline) <= 2 * TIMELINE_KEPT or done <= 0:
+        return
+    drop = min(done, len(state.timeline) - TIMELINE_KEPT)
+    if drop > 0:
+        del state.timeline[:drop]
+        state.timeline_offset += drop
+
+
+def entry_at(state: IncidentState, seq: int) -> TimelineEntry:
+    return state.timeline[seq - state.timeline_offset]
 
 
 def clocks(state: IncidentState) -> tuple[SlaClock, SlaClock]:
@@ -495,6 +514,8 @@ def _new_priority(state: IncidentState, request: UpdateRequest) -> Priority:
 def _comment(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
     assert isinstance(request, CommentRequest)
     details = _request_details(request)
+    if request.visibility == Visibility.WORK_NOTE:
+        state.last_work_note = request.text
     by_caller_publicly = request.actor == state.caller and request.visibility == Visibility.PUBLIC
     if by_caller_publicly and state.pending_reason == PendingReason.AWAITING_CALLER:
         _resume_resolution_clock(state, now)

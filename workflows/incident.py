@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
         IncidentView,
         TimelineEntry,
+        TimelineWindow,
     )
     from workflows.vendors import VendorUpdate
 
@@ -71,7 +72,12 @@ class IncidentWorkflow:
 
     @workflow.query
     def timeline(self) -> list[TimelineEntry]:
+        """The recent timeline (the whole of it for all but very long lives)."""
         return self.state.timeline
+
+    @workflow.query
+    def timeline_window(self) -> TimelineWindow:
+        return TimelineWindow(offset=self.state.timeline_offset, entries=self.state.timeline)
 
     # --- transitions ----------------------------------------------------------------------
 
@@ -199,7 +205,7 @@ class IncidentWorkflow:
         while state.dispatched_timeline < len(state.timeline):
             seq = state.dispatched_timeline
             state.dispatched_timeline += 1
-            for effect in effects.effects_for(state, state.timeline[seq], seq):
+            for effect in effects.effects_for(state, domain.entry_at(state, seq), seq):
                 self._launch(effect)
         for effect in effects.once_effects(state):
             self._launch(effect)
@@ -244,11 +250,12 @@ class IncidentWorkflow:
             )
             if state.recorded_version >= state.version:
                 return
-            version, upto = state.version, len(state.timeline)
+            version, upto = state.version, state.timeline_offset + len(state.timeline)
+            first = state.recorded_timeline - state.timeline_offset
             record = IncidentRecord(
                 view=domain.view(state),
                 timeline_start=state.recorded_timeline,
-                new_entries=state.timeline[state.recorded_timeline : upto],
+                new_entries=state.timeline[first:],
             )
             await workflow.execute_local_activity(
                 UPSERT_RECORD,
@@ -258,6 +265,7 @@ class IncidentWorkflow:
                 summary=f"record {state.number} ({state.status})",
             )
             state.recorded_version, state.recorded_timeline = version, upto
+            domain.trim_timeline(state)
 
     def _publish(self) -> None:
         """Keep the search attributes and the UI's current details in step with the state."""

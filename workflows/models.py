@@ -323,6 +323,7 @@ class IncidentFields(BaseModel):
     response_sla: SlaClock
     resolution_sla: SlaClock
     breached: bool = False
+    last_work_note: str | None = None
     major_since: datetime | None = None
     last_major_update_at: datetime | None = None
     bridge_url: str | None = None
@@ -350,9 +351,19 @@ class IncidentState(IncidentFields):
     timeline: list[TimelineEntry] = []
     handled_request_ids: list[str] = []
     recorded_version: int = 0
+    # Absolute timeline positions: entries before `timeline_offset` were recorded and handled,
+    # and only the record store keeps them, so the state stays small however long the life.
+    timeline_offset: int = 0
     recorded_timeline: int = 0
     dispatched_timeline: int = 0
     bridge_requested: bool = False
+
+
+class TimelineWindow(BaseModel):
+    """The recent part of a timeline the workflow still holds; `offset` entries came before."""
+
+    offset: int
+    entries: list[TimelineEntry]
 
 
 class IncidentRecord(BaseModel):

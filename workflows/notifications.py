@@ -56,7 +56,7 @@ def deliveries_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list
     notifications = state.policy.notifications
     context = _context(state, entry)
     deliveries: dict[str, Delivery] = {}
-    for role, name in _recipients(state, entry, state.timeline[:seq]):
+    for role, name in _recipients(state, entry, state.timeline[: seq - state.timeline_offset]):
         address = address_of(notifications, name)
         for channel in notifications.routes.get(role, ()):
             key = f"{state.number}/{seq}/{channel}/{address}"

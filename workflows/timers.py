@@ -156,16 +156,11 @@ def _auto_close_now(state: IncidentState, event: DueEvent) -> None:
 
 def _send_major_update(state: IncidentState, event: DueEvent) -> None:
     state.last_major_update_at = event.at
-    notes = [
-        e
-        for e in state.timeline
-        if e.kind == "comment" and e.details.get("visibility") == "work_note"
-    ]
     details = {
         "status": state.status.value,
         "assignee": state.assignee,
         "assignment_group": state.assignment_group,
-        "last_work_note": notes[-1].details.get("text") if notes else None,
+        "last_work_note": state.last_work_note,
         "open_for_seconds": (event.at - state.created_at).total_seconds(),
         "bridge_url": state.bridge_url,
     }
