@@ -8,6 +8,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -16,6 +18,41 @@ from recordstore import IdempotencyConflict
 from workflows.domain import INVALID_REQUEST, INVALID_TRANSITION
 
 log = structlog.get_logger()
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers with: a message, and what the status needs said."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: str
+    problems: list[FieldProblem] | None = None
+    state: str | None = None
+    allowed_actions: list[str] | None = None
+    known_error_id: str | None = None
+    retry_after_seconds: int | None = None
+
+
+DESCRIPTIONS = {
+    401: "no bearer token, or one that is not in the tokens file",
+    403: "the caller's role may not do this",
+    404: "unknown (a requester is told the same of another caller's incident)",
+    409: "not allowed in the current state: the body names the state and the allowed actions",
+    422: "bad input: `problems` names each field and what is wrong with it",
+    503: "Temporal is unreachable; retry shortly",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, all with the one ErrorBody schema."""
+    return {
+        status: {"model": ErrorBody, "description": DESCRIPTIONS[status]} for status in statuses
+    }
 
 
 class ApiError(Exception):
@@ -29,7 +66,8 @@ def not_found(number: str) -> ApiError:
 
 
 def _body(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    body = ErrorBody.model_validate({"error": message, **extra})
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 
 
 def _field_of(location: tuple[Any, ...]) -> str:
@@ -37,11 +75,15 @@ def _field_of(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(location[-1] if location else "body")
 
 
+def _problem(issue: dict[str, Any]) -> dict[str, str]:
+    if issue["type"] == "json_invalid":  # its location is ("body", character position)
+        reason = issue.get("ctx", {}).get("error", issue["msg"])
+        return {"field": "body", "message": f"not valid JSON: {reason} at {issue['loc'][-1]}"}
+    return {"field": _field_of(tuple(issue["loc"])), "message": issue["msg"]}
+
+
 async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = [
-        {"field": _field_of(tuple(issue["loc"])), "message": issue["msg"]}
-        for issue in error.errors()
-    ]
+    problems = [_problem(issue) for issue in error.errors()]
     message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return _body(422, message, problems=problems)
 
@@ -75,6 +117,16 @@ async def _update_failed(request: Request, error: WorkflowUpdateFailedError) -> 
     return _body(500, "the incident workflow failed to apply the request")
 
 
+async def _http(request: Request, error: HTTPException) -> JSONResponse:
+    # Starlette's own answers (no such route, method not allowed) in the API's error shape.
+    if error.status_code == 400:  # FastAPI's only 400: a body that is not even UTF-8 text
+        message = "not valid JSON: the body could not be decoded"
+        return _body(422, f"body: {message}", problems=[{"field": "body", "message": message}])
+    response = _body(error.status_code, str(error.detail))
+    response.headers.update(error.headers or {})
+    return response
+
+
 async def _rpc(request: Request, error: RPCError) -> JSONResponse:
     if error.status == RPCStatusCode.NOT_FOUND:
         return _body(404, "incident not found")
@@ -103,6 +155,7 @@ async def _runtime(request: Request, error: RuntimeError) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RPCError, _rpc)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency)  # type: ignore[arg-type]

@@ -22,38 +22,60 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
 
+class ThrowawayPostgres:
+    """A PostgreSQL 15 server in a temporary folder, on a free port, that can be stopped and
+    started again on the same data (to take the record store away from the worker)."""
+
+    def __init__(self) -> None:
+        if not (PG_BIN / "postgres").exists():
+            pytest.skip(f"PostgreSQL 15 not found in {PG_BIN}; .ci/run installs postgresql-15")
+        self.workdir = Path(tempfile.mkdtemp(prefix="incidentflow-pg-"))
+        self.port = _free_port()
+        self.server: subprocess.Popen[bytes] | None = None
+        # initdb and postgres refuse to run as root: run them as the `postgres` system user.
+        self._as_owner: dict[str, Any] = {"cwd": self.workdir}
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, user=PG_USER, group=PG_USER)
+            self._as_owner.update(user=PG_USER, group=PG_USER, extra_groups=[])
+        _run([PG_BIN / "initdb", "-D", self.workdir / "data", "-U", PG_USER, "--auth=trust",
+              "--no-sync", "--encoding=UTF8", "--locale=C"], **self._as_owner)  # fmt: skip
+        self.start()
+        address = ["-h", "127.0.0.1", "-p", str(self.port)]
+        _run([PG_BIN / "createdb", *address, "-U", PG_USER, DATABASE])
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{self.port}/{DATABASE}"
+
+    def start(self) -> None:
+        log_path = self.workdir / "server.log"
+        with log_path.open("ab") as log:
+            # Popen(user=...) rather than `runuser`, so our signals reach the postmaster itself.
+            self.server = subprocess.Popen(
+                [PG_BIN / "postgres", "-D", self.workdir / "data", "-p", str(self.port),
+                 "-k", self.workdir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                stdout=log, stderr=subprocess.STDOUT, **self._as_owner,
+            )  # fmt: skip
+        _wait_ready(self.server, self.port, log_path)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            _stop(self.server)
+            self.server = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    if not (PG_BIN / "postgres").exists():
-        pytest.skip(f"PostgreSQL 15 not found in {PG_BIN}; .ci/run installs postgresql-15")
-    workdir = Path(tempfile.mkdtemp(prefix="incidentflow-pg-"))
-    server: subprocess.Popen[bytes] | None = None
+    postgres = ThrowawayPostgres()
     try:
-        # initdb and postgres refuse to run as root: run them as the `postgres` system user.
-        as_owner: dict[str, Any] = {"cwd": workdir}
-        if os.geteuid() == 0:
-            shutil.chown(workdir, user=PG_USER, group=PG_USER)
-            as_owner.update(user=PG_USER, group=PG_USER, extra_groups=[])
-        datadir = workdir / "data"
-        _run([PG_BIN / "initdb", "-D", datadir, "-U", PG_USER, "--auth=trust", "--no-sync",
-              "--encoding=UTF8", "--locale=C"], **as_owner)  # fmt: skip
-        port = _free_port()
-        log_path = workdir / "server.log"
-        with log_path.open("wb") as log:
-            # Popen(user=...) rather than `runuser`, so our signals reach the postmaster itself.
-            server = subprocess.Popen(
-                [PG_BIN / "postgres", "-D", datadir, "-p", str(port), "-k", workdir,
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-                stdout=log, stderr=subprocess.STDOUT, **as_owner,
-            )  # fmt: skip
-        _wait_ready(server, port, log_path)
-        _run([PG_BIN / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", PG_USER, DATABASE])
-        yield f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{port}/{DATABASE}"
+        yield postgres.url
     finally:
-        if server is not None:
-            _stop(server)
-        shutil.rmtree(workdir, ignore_errors=True)
+        postgres.remove()
 
 
 def _run(command: list[Any], **options: Any) -> None:

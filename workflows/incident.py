@@ -85,6 +85,7 @@ class IncidentWorkflow:
     def transition(self, name: str, args: Sequence[RawValue]) -> IncidentView:
         action, request = self._decode(name, args)
         if not self._seen(request):
+            self._catch_up()
             domain.apply(self.state, action, request, workflow.now())
             self._after_change(request)
         return domain.view(self.state)
@@ -101,6 +102,7 @@ class IncidentWorkflow:
             action, request = self._decode(name, args)
             if self._seen(request):
                 return
+            self._catch_up()
             domain.apply(self.state, action, request, workflow.now())
         except ApplicationError as rejection:
             self._reject(name, rejection)
@@ -171,6 +173,7 @@ class IncidentWorkflow:
         self, name: str, event: EventT, handle: Callable[[IncidentState, EventT, Any], None]
     ) -> None:
         try:
+            self._catch_up()
             handle(self.state, event, workflow.now())
         except ApplicationError as rejection:
             self._reject(name, rejection)
@@ -180,6 +183,13 @@ class IncidentWorkflow:
         self._after_change(marker)
 
     # --- timers ---------------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Fire what came due before this message. After a worker outage the due timer and a
+        later transition arrive in one workflow task, and the transition may come first: a
+        breach that happened before a resolve must still be recorded, at its due time."""
+        if timers.fire_due(self.state, workflow.now()):
+            self._after_change(None)
 
     async def _wait_for_change_or_due_event(self) -> None:
         due = timers.next_due(self.state)

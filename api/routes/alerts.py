@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError
+from api.errors import ApiError, documented
 from workflows.alerts import ALERT_UPDATE, AlertOutcome, AlertStart, AlertWorkflow
 from workflows.effects import alert_workflow_id
 from workflows.models import Strict
@@ -32,7 +32,11 @@ class AlertIn(Strict):
     details: dict[str, Any] = {}
 
 
-@router.post("/alerts", response_model=AlertOutcome)
+@router.post(
+    "/alerts",
+    response_model=AlertOutcome,
+    responses=documented(401, 403, 404, 422, 503),
+)
 async def receive_alert(
     alert: AlertIn,
     services: ServicesDep,

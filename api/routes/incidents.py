@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api import incidents
 from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
 from api.deps import PrincipalDep, ServicesDep, require
-from api.errors import ApiError
+from api.errors import ApiError, documented
 from api.incidents import IncidentDetail
 from recordstore import IncidentFilter
 from workflows.domain import TRANSITIONS
@@ -26,7 +26,7 @@ from workflows.models import (
 )
 from workflows.policy import Priority
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(prefix="/incidents", tags=["incidents"], responses=documented(401, 422, 503))
 
 NumberPath = Annotated[str, Path(pattern=r"^INC\d{7}$", examples=["INC0000001"])]
 IdempotencyKey = Annotated[
@@ -38,7 +38,7 @@ IdempotencyKey = Annotated[
 Anyone = Annotated[Principal, Depends(require(*ANYONE))]
 
 
-@router.post("", status_code=201, response_model=IncidentView)
+@router.post("", status_code=201, response_model=IncidentView, responses=documented(403))
 async def create_incident(
     body: IncidentCreate,
     services: ServicesDep,
@@ -52,7 +52,7 @@ async def create_incident(
     return view
 
 
-@router.get("", response_model=IncidentsPage)
+@router.get("", response_model=IncidentsPage, responses=documented(403))
 async def list_incidents(
     services: ServicesDep,
     principal: Anyone,
@@ -89,21 +89,21 @@ async def list_incidents(
         ) from None
 
 
-@router.get("/{number}", response_model=IncidentDetail)
+@router.get("/{number}", response_model=IncidentDetail, responses=documented(404))
 async def get_incident(
     number: NumberPath, services: ServicesDep, principal: Anyone
 ) -> IncidentDetail:
     return incidents.detail(services, await incidents.read(services, principal, number))
 
 
-@router.get("/{number}/timeline", response_model=list[TimelineEntry])
+@router.get("/{number}/timeline", response_model=list[TimelineEntry], responses=documented(404))
 async def get_timeline(
     number: NumberPath, services: ServicesDep, principal: Anyone
 ) -> list[TimelineEntry]:
     return await incidents.timeline(services, principal, number)
 
 
-@router.post("/{number}/survey", response_model=IncidentView)
+@router.post("/{number}/survey", response_model=IncidentView, responses=documented(403, 404, 409))
 async def answer_survey(
     number: NumberPath, answer: incidents.SurveyAnswer, services: ServicesDep, principal: Anyone
 ) -> IncidentView:
@@ -133,7 +133,7 @@ def _action_route(action: Action, body_model: type[BaseModel], method: str, path
         description=(rule.request.__doc__ or "")
         + "\n\nRoles: agent, manager, automation, admin"
         + ("; requesters on their own incidents." if action in REQUESTER_ACTIONS else "."),
-        responses={409: {"description": "not allowed in the incident's current state"}},
+        responses=documented(403, 404, 409),
     )
 
 

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from api import incidents
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, not_found
+from api.errors import ApiError, documented, not_found
 from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
 from workflows.kedb import (
     KNOWN_ERROR_ID,
@@ -27,7 +27,9 @@ from workflows.kedb import (
 )
 from workflows.models import IncidentView, KnownErrorMatch, ResolutionCode, Status
 
-router = APIRouter(prefix="/known-errors", tags=["known errors"])
+router = APIRouter(
+    prefix="/known-errors", tags=["known errors"], responses=documented(401, 403, 422)
+)
 
 KedbUser = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
 KnownErrorId = Annotated[str, Path(alias="id", pattern=KNOWN_ERROR_ID, examples=["KE0000001"])]
@@ -101,6 +103,7 @@ async def search_known_errors(
     "",
     status_code=201,
     response_model=KnownError,
+    responses=documented(404, 409, 503),
     openapi_extra={"requestBody": _CREATE_BODY},
 )
 async def create_known_error(
@@ -140,7 +143,7 @@ async def create_known_error(
     return created
 
 
-@router.get("/{id}", response_model=KnownError)
+@router.get("/{id}", response_model=KnownError, responses=documented(404))
 async def get_known_error(
     known_error_id: KnownErrorId, kedb: Kedb, principal: KedbUser
 ) -> KnownError:
@@ -150,7 +153,7 @@ async def get_known_error(
     return found
 
 
-@router.put("/{id}", response_model=KnownError)
+@router.put("/{id}", response_model=KnownError, responses=documented(404))
 async def replace_known_error(
     known_error_id: KnownErrorId, body: KnownErrorCreate, kedb: Kedb, principal: KedbUser
 ) -> KnownError:
@@ -162,7 +165,7 @@ async def replace_known_error(
     return replaced
 
 
-@router.delete("/{id}", status_code=204, response_class=Response)
+@router.delete("/{id}", status_code=204, response_class=Response, responses=documented(404))
 async def delete_known_error(known_error_id: KnownErrorId, kedb: Kedb, principal: KedbUser) -> None:
     """Removes it for good; PUT with `"status": "retired"` keeps the record instead."""
     if not await kedb.delete(known_error_id):

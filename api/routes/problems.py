@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError
+from api.errors import ApiError, documented
 from recordstore.problems import ProblemStore
 from workflows.kedb import PROBLEM_ID, Problem, ProblemsPage
 
-router = APIRouter(prefix="/problems", tags=["problems"])
+router = APIRouter(prefix="/problems", tags=["problems"], responses=documented(401, 403, 422))
 
 ProblemReader = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
 ProblemId = Annotated[str, Path(alias="id", pattern=PROBLEM_ID, examples=["PRB0000001"])]
@@ -44,7 +44,7 @@ async def list_problems(
         ) from None
 
 
-@router.get("/{id}", response_model=Problem)
+@router.get("/{id}", response_model=Problem, responses=documented(404))
 async def get_problem(
     problem_id: ProblemId, problems: Problems, principal: ProblemReader
 ) -> Problem:

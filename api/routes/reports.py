@@ -12,10 +12,11 @@ from pydantic import ValidationError
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
+from api.errors import documented
 from recordstore.reports import ReportQuery, SummaryReport, summary
 from workflows.policy import Priority
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], responses=documented(401, 403, 422))
 
 Manager = Annotated[Principal, Depends(require(Role.MANAGER))]
 Bound = Annotated[

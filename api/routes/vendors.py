@@ -10,7 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError
+from api.errors import ApiError, documented
 from recordstore.vendor_tickets import number_for_vendor_ticket
 from temporal_client import workflow_id
 from workflows.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
@@ -44,7 +44,7 @@ class WebhookAccepted(BaseModel):
         "Lands in the incident's timeline; status `resolved` resumes an incident that is"
         " pending `awaiting_vendor`. 404 for an unknown vendor or ticket."
     ),
-    responses={404: {"description": "unknown vendor or ticket"}},
+    responses=documented(401, 403, 404, 409, 422, 503),
 )
 async def vendor_webhook(
     vendor: VendorName, body: VendorWebhook, services: ServicesDep, principal: Automation
