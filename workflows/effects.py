@@ -205,12 +205,9 @@ def _create_vendor_ticket(state: IncidentState, entry: TimelineEntry) -> RunActi
         priority=state.priority.value,
         short_description=state.short_description,
     )
-    return RunActivity(
-        CREATE_VENDOR_TICKET,
-        request,
-        f"open a {ticket.vendor} ticket for {state.number}",
-        timedelta(hours=1),
-    )
+    retry_for = timedelta(seconds=state.policy.seconds(state.policy.tickets.retry_for, "24x7"))
+    summary = f"open a {ticket.vendor} ticket for {state.number}"
+    return RunActivity(CREATE_VENDOR_TICKET, request, summary, retry_for)
 
 
 # --- what comes back ----------------------------------------------------------------------

@@ -160,6 +160,10 @@ class NotificationPolicy(PolicyModel):
     channels: dict[str, NotificationChannel] = Field(default={}, exclude=True)
 
 
+class TicketsPolicy(PolicyModel):
+    retry_for: str = "1h"  # a vendor that stays down this long: the ticket is recorded as failed
+
+
 class VendorPolicy(PolicyModel):
     url: str  # POST {url}/tickets creates a ticket
     token: str | None = None  # sent as a bearer token
@@ -192,6 +196,7 @@ class Policy(PolicyModel):
     escalation: EscalationPolicy = EscalationPolicy()
     survey: SurveyPolicy = SurveyPolicy()
     notifications: NotificationPolicy = NotificationPolicy()
+    tickets: TicketsPolicy = TicketsPolicy()
     # Vendor endpoints and credentials stay with the worker and the API: excluded from the
     # policy copy each incident carries in its workflow history.
     vendors: dict[str, VendorPolicy] = Field(default={}, exclude=True)
@@ -215,6 +220,8 @@ class Policy(PolicyModel):
         _check_duration(self.closure.auto_close_after, closure_calendar, "closure.auto_close_after")
         _check_duration(self.major.update_interval, TWENTY_FOUR_SEVEN, "major.update_interval")
         _check_duration(self.major.review_due, closure_calendar, "major.review_due")
+        _check_duration(self.notifications.retry_for, TWENTY_FOUR_SEVEN, "notifications.retry_for")
+        _check_duration(self.tickets.retry_for, TWENTY_FOUR_SEVEN, "tickets.retry_for")
         return self
 
     def calendar(self, name: str, where: str = "calendar") -> Calendar:

@@ -76,9 +76,7 @@ def link_child(state: IncidentState, event: ChildLinked, now: datetime) -> None:
 
 def resolve_from_parent(state: IncidentState, event: ParentResolved, now: datetime) -> None:
     """The parent was resolved: an open child follows with the same resolution."""
-    if state.status == Status.NEW:
-        group = event.group or state.policy.routing.levels.get("L1", "service-desk")
-        domain.apply(state, Action.ASSIGN, AssignRequest(actor=event.parent, group=group), now)
+    _hand_over_if_new(state, event.parent, event.group, now)
     if state.status not in domain.TRANSITIONS[Action.RESOLVE].sources:
         return
     request = ResolveRequest(
@@ -90,6 +88,13 @@ def resolve_from_parent(state: IncidentState, event: ParentResolved, now: dateti
     entry = domain.apply(state, Action.RESOLVE, request, now)
     entry.details["by_parent"] = event.parent
     state.resolved_by_parent = True
+
+
+def _hand_over_if_new(state: IncidentState, actor: str, group: str | None, now: datetime) -> None:
+    """Only an assigned incident can be resolved: a new one goes to `group` (or level L1) first."""
+    if state.status == Status.NEW:
+        group = group or state.policy.routing.levels.get("L1", "service-desk")
+        domain.apply(state, Action.ASSIGN, AssignRequest(actor=actor, group=group), now)
 
 
 def reopen_from_parent(state: IncidentState, event: ParentReopened, now: datetime) -> None:
@@ -166,8 +171,8 @@ def alert_acknowledged(state: IncidentState, event: AlertEvent, now: datetime) -
 
 def alert_cleared(state: IncidentState, event: AlertEvent, now: datetime) -> None:
     """The monitored condition cleared: resolve as auto_resolved when the policy allows."""
-    resolvable = state.status in domain.TRANSITIONS[Action.RESOLVE].sources
-    if state.policy.alerts.auto_resolve and resolvable:
+    if state.policy.alerts.auto_resolve and state.status in domain.OPEN:
+        _hand_over_if_new(state, event.source, None, now)
         notes = f"Alert {event.dedup_key} from {event.source} cleared: {event.summary}"
         request = ResolveRequest(
             actor=event.source, resolution_code=ResolutionCode.AUTO_RESOLVED, resolution_notes=notes
