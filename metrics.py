@@ -16,15 +16,9 @@ from __future__ import annotations
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-INCIDENTS_CREATED = "incidentflow_incidents_created"
-SLA_BREACHES = "incidentflow_sla_breaches"
-ESCALATIONS = "incidentflow_escalations"
+from workflows.presentation import COUNTERS, ESCALATIONS, INCIDENTS_CREATED, SLA_BREACHES
 
-COUNTERS = {
-    INCIDENTS_CREATED: "incidents opened (attribute: priority)",
-    SLA_BREACHES: "SLA clocks breached (attributes: clock, priority)",
-    ESCALATIONS: "escalations (attributes: kind functional|hierarchical, priority)",
-}
+__all__ = ["COUNTERS", "ESCALATIONS", "INCIDENTS_CREATED", "SLA_BREACHES", "worker_runtime"]
 
 
 def worker_runtime(port: int, host: str = "127.0.0.1") -> Runtime:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     tokens_file: Path | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Prometheus scrapes the worker's SDK and business metrics here (0.0.0.0 in a container)
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 

@@ -16,6 +16,7 @@ from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities
 from activities.records import RecordActivities
 from activities.vendor_tickets import VendorActivities
 from logconfig import configure_logging
+from metrics import worker_runtime
 from recordstore import RecordStore
 from settings import Settings, get_settings, load_policy
 from temporal_client import connect
@@ -60,7 +61,12 @@ def build_worker(
 async def serve(settings: Settings) -> None:
     store = RecordStore(settings.resolved_database_url)
     await store.create_schema()
-    client = await connect(settings)
+    try:
+        runtime = worker_runtime(settings.worker_metrics_port, settings.worker_metrics_host)
+    except ValueError as error:  # the port is taken, e.g. by a second worker on this host
+        log.warning("worker metrics disabled", error=str(error), port=settings.worker_metrics_port)
+        runtime = None
+    client = await connect(settings, runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -51,9 +51,16 @@ class TokenBook:
     def load(cls, path: Path) -> TokenBook:
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            principals = [Principal.model_validate(entry) for entry in raw.get("principal", [])]
-        except (OSError, tomllib.TOMLDecodeError, ValidationError) as error:
+        except (OSError, tomllib.TOMLDecodeError) as error:
             raise TokenFileError(f"{path}: {error}") from None
+        principals = [
+            _principal(path, index, entry) for index, entry in enumerate(raw.get("principal", []))
+        ]
+        holders: dict[str, str] = {}
+        for principal in principals:
+            if (holder := holders.setdefault(principal.token, principal.name)) != principal.name:
+                # Which of them would a request be? Refuse rather than pick one.
+                raise TokenFileError(f"{path}: {holder} and {principal.name} share a token")
         return cls(principals)
 
     def authenticate(self, token: str) -> Principal | None:
@@ -63,3 +70,15 @@ class TokenBook:
             if hmac.compare_digest(principal.token.encode(), token.encode()):
                 found = principal
         return found
+
+
+def _principal(path: Path, index: int, entry: object) -> Principal:
+    try:
+        return Principal.model_validate(entry)
+    except ValidationError as error:
+        # Without the input values: a rejected token is still somebody's secret.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'entry'}: {issue['msg']}"
+            for issue in error.errors(include_input=False, include_url=False)
+        )
+        raise TokenFileError(f"{path}: principal {index + 1}: {problems}") from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, Field, create_model
@@ -36,6 +36,7 @@ from workflows.sla import ClockStatus
 
 log = structlog.get_logger()
 MAX_PARENT_DEPTH = 20
+ViewT = TypeVar("ViewT", bound=IncidentView)
 
 
 class IncidentDetail(IncidentView):
@@ -74,7 +75,7 @@ async def create(
     now = datetime.now(UTC)
     state = domain.open_incident(number, body, caller, principal.name, services.policy, now)
     if not created:
-        return await _replay(services, principal, state), False
+        return visible(principal, await _replay(services, principal, state)), False
     try:
         await start_incident(services.client, services.settings.task_queue, state)
     except WorkflowAlreadyStartedError:
@@ -145,7 +146,7 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
         )
         entries = entries[: live.offset] + live.entries
     if principal.requester_only:
-        entries = [entry for entry in entries if not _work_note(entry)]
+        entries = [_without_work_notes(entry) for entry in entries if not _work_note(entry)]
     return entries
 
 
@@ -183,7 +184,7 @@ async def transition(
         if ended is None or not _may_see(principal, ended):
             raise not_found(number) from None
         raise domain_conflict(ended, action) from None
-    return view
+    return visible(principal, view)
 
 
 class SurveyAnswer(Strict):
@@ -226,7 +227,7 @@ async def answer_survey(
     await services.store.upsert_incident(
         IncidentRecord(view=answered, timeline_start=len(timeline), new_entries=[entry])
     )
-    return answered
+    return visible(principal, answered)
 
 
 async def _check_references(
@@ -261,6 +262,21 @@ def _unprocessable(field: str, message: str) -> ApiError:
 def domain_conflict(view: IncidentView, action: Action) -> ApiError:
     error = domain.invalid_transition(view.status, action)
     return ApiError(409, error.message, state=view.status.value, allowed_actions=[])
+
+
+def visible(principal: Principal, view: ViewT) -> ViewT:
+    """What the principal may be shown of an incident: requesters never see work notes."""
+    if principal.requester_only and view.last_work_note is not None:
+        return view.model_copy(update={"last_work_note": None})
+    return view
+
+
+def _without_work_notes(entry: TimelineEntry) -> TimelineEntry:
+    # Stakeholder status updates of a major incident quote the last work note.
+    if "last_work_note" not in entry.details:
+        return entry
+    details = {key: value for key, value in entry.details.items() if key != "last_work_note"}
+    return entry.model_copy(update={"details": details})
 
 
 def _may_see(principal: Principal, view: IncidentView) -> bool:

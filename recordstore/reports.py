@@ -33,12 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from recordstore.schema import incidents
 from recordstore.store import RecordStore
-from workflows.models import IncidentView, Status
+from workflows.models import Status
 from workflows.policy import Priority
 
 NONE = "(none)"  # the dimension of incidents without a category or an assignment group
 RESOLVED_PAUSE = "resolved"  # the resolution clock's pause reason while the incident is resolved
-OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING)
+# Bounds a window may have: room for the backlog's 30-day arithmetic at either end.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 # Backlog age buckets: label and lower bound; each bucket runs up to the next one's bound.
 AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("<1d", timedelta(0)),
@@ -60,7 +62,7 @@ class ReportQuery(BaseModel):
 
     from_: datetime = Field(alias="from")
     to: datetime
-    group: str | None = Field(default=None, min_length=1, max_length=128)
+    group: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[^\x00]*$")
     priority: Priority | None = None
 
     @field_validator("from_", mode="before")
@@ -76,7 +78,13 @@ class ReportQuery(BaseModel):
     @field_validator("from_", "to")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range") from None
+        if not EARLIEST <= utc < LATEST:
+            raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year}")
+        return utc
 
     @field_validator("to")
     @classmethod
@@ -95,7 +103,10 @@ def _bound(value: Any, *, end_of_day: bool) -> Any:
         except ValueError:
             return value  # pydantic reports it
     if isinstance(value, date) and not isinstance(value, datetime):
-        day = value + timedelta(days=1) if end_of_day else value
+        try:
+            day = value + timedelta(days=1) if end_of_day else value
+        except OverflowError:
+            raise ValueError("out of range") from None
         return datetime.combine(day, time(), tzinfo=UTC)
     return value
 
@@ -259,19 +270,19 @@ async def summary(store: RecordStore, query: ReportQuery) -> SummaryReport:
         async with conn.begin():
             counts = await _counts(conn, query)
             backlog = await _backlog(conn, query)
-            views = await _views_with_events(conn, query)
+            facts = await _facts_of_events(conn, query)
     window = _Window(query.from_, query.to)
-    started = [v for v in views if window.holds(v.started_at)]
-    resolved = [v for v in views if window.holds(v.resolved_at)]
+    started = [f for f in facts if window.holds(f.started_at)]
+    resolved = [f for f in facts if window.holds(f.resolved_at)]
     return SummaryReport(
         window=query,
         counts=counts,
         mtta=_durations(_response_seconds(v) for v in started),
         mttr=_durations(_resolution_seconds(v) - _pending_seconds(v) for v in resolved),
         mttr_with_pauses=_durations(_resolution_seconds(v) for v in resolved),
-        response_sla=_sla_report(views, window, _response_outcome),
-        resolution_sla=_sla_report(views, window, _resolution_outcome),
-        breaches=_breaches(views, window),
+        response_sla=_sla_report(facts, window, _response_outcome),
+        resolution_sla=_sla_report(facts, window, _resolution_outcome),
+        breaches=_breaches(facts, window),
         resolved=len(resolved),
         reopen_rate=_ratio(sum(v.reopen_count > 0 for v in resolved), len(resolved)),
         reassignments=_reassignments(resolved),
@@ -356,9 +367,10 @@ async def _backlog(conn: AsyncConnection, query: ReportQuery) -> Backlog:
     return Backlog(total=sum(by_age.values()), by_age=by_age)
 
 
-async def _views_with_events(conn: AsyncConnection, query: ReportQuery) -> list[IncidentView]:
+async def _facts_of_events(conn: AsyncConnection, query: ReportQuery) -> list[_Facts]:
     """Incidents with a start, a resolution, a response-clock stop or a breach in the window:
-    every incident that the per-event figures can count, found through indexed columns."""
+    every incident that the per-event figures can count, found through indexed columns. Only
+    the facts the figures need are read, not whole views."""
     moments = (
         incidents.c.started_at,
         incidents.c.resolved_at,
@@ -366,13 +378,42 @@ async def _views_with_events(conn: AsyncConnection, query: ReportQuery) -> list[
         incidents.c.response_breached_at,
         incidents.c.resolution_breached_at,
     )
-    selected = sa.select(incidents.c.view).where(
-        sa.or_(*(_in_window(column, query) for column in moments)), *_filters(query)
-    )
-    return [IncidentView.model_validate(view) for view in (await conn.execute(selected)).scalars()]
+    view = incidents.c.view
+    selected = sa.select(
+        incidents.c.number,
+        incidents.c.priority,
+        incidents.c.created_at,
+        *moments,
+        incidents.c.canceled_at,
+        view["reopen_count"].as_integer().label("reopen_count"),
+        view["reassignment_count"].as_integer().label("reassignment_count"),
+        view["survey_score"].as_integer().label("survey_score"),
+        view[("resolution_sla", "pause_seconds")].label("resolution_pauses"),
+    ).where(sa.or_(*(_in_window(column, query) for column in moments)), *_filters(query))
+    return [_Facts(**row) for row in (await conn.execute(selected)).mappings()]
 
 
 # --- figures --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the per-event figures read of one incident: columns of its record, and the view's
+    counts and the resolution clock's pause time per reason."""
+
+    number: str
+    priority: str
+    created_at: datetime
+    started_at: datetime | None
+    resolved_at: datetime | None
+    canceled_at: datetime | None
+    response_stopped_at: datetime | None
+    response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+    reopen_count: int
+    reassignment_count: int
+    survey_score: int | None
+    resolution_pauses: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -390,39 +431,36 @@ class _Outcome:
     at: datetime
 
 
-def _response_outcome(view: IncidentView) -> _Outcome | None:
+def _response_outcome(facts: _Facts) -> _Outcome | None:
     """Breached at `breached_at`; met when the clock stopped unbreached by a start or a resolve,
     that is, not by the cancel (a canceled incident that nobody responded to has no outcome)."""
-    clock = view.response_sla
-    if clock.breached_at is not None:
-        return _Outcome(breached=True, at=clock.breached_at)
-    if clock.stopped_at is not None and clock.stopped_at != view.canceled_at:
-        return _Outcome(breached=False, at=clock.stopped_at)
+    if facts.response_breached_at is not None:
+        return _Outcome(breached=True, at=facts.response_breached_at)
+    stopped = facts.response_stopped_at
+    if stopped is not None and stopped != facts.canceled_at:
+        return _Outcome(breached=False, at=stopped)
     return None
 
 
-def _resolution_outcome(view: IncidentView) -> _Outcome | None:
+def _resolution_outcome(facts: _Facts) -> _Outcome | None:
     """Breached at `breached_at`; met at `resolved_at` when resolved (or closed) unbreached.
     Open, reopened and canceled incidents without a breach have no outcome yet."""
-    clock = view.resolution_sla
-    if clock.breached_at is not None:
-        return _Outcome(breached=True, at=clock.breached_at)
-    if view.resolved_at is not None:
-        return _Outcome(breached=False, at=view.resolved_at)
+    if facts.resolution_breached_at is not None:
+        return _Outcome(breached=True, at=facts.resolution_breached_at)
+    if facts.resolved_at is not None:
+        return _Outcome(breached=False, at=facts.resolved_at)
     return None
 
 
 def _sla_report(
-    views: Sequence[IncidentView],
-    window: _Window,
-    outcome_of: Callable[[IncidentView], _Outcome | None],
+    facts: Sequence[_Facts], window: _Window, outcome_of: Callable[[_Facts], _Outcome | None]
 ) -> SlaReport:
     met: Counter[str] = Counter()
     breached: Counter[str] = Counter()
-    for view in views:
-        outcome = outcome_of(view)
+    for incident in facts:
+        outcome = outcome_of(incident)
         if outcome is not None and window.holds(outcome.at):
-            (breached if outcome.breached else met)[view.priority.value] += 1
+            (breached if outcome.breached else met)[incident.priority] += 1
     return SlaReport(
         overall=_compliance(met.total(), breached.total()),
         by_priority={p.value: _compliance(met[p.value], breached[p.value]) for p in Priority},
@@ -434,29 +472,29 @@ def _compliance(met: int, breached: int) -> SlaCompliance:
     return SlaCompliance(met=met, breached=breached, compliance=met / total if total else None)
 
 
-def _breaches(views: Sequence[IncidentView], window: _Window) -> Breaches:
-    response = {v.number for v in views if window.holds(v.response_sla.breached_at)}
-    resolution = {v.number for v in views if window.holds(v.resolution_sla.breached_at)}
+def _breaches(facts: Sequence[_Facts], window: _Window) -> Breaches:
+    response = {f.number for f in facts if window.holds(f.response_breached_at)}
+    resolution = {f.number for f in facts if window.holds(f.resolution_breached_at)}
     return Breaches(
         response=len(response), resolution=len(resolution), incidents=len(response | resolution)
     )
 
 
-def _response_seconds(view: IncidentView) -> float:
-    assert view.started_at is not None
-    return (view.started_at - view.created_at).total_seconds()
+def _response_seconds(facts: _Facts) -> float:
+    assert facts.started_at is not None
+    return (facts.started_at - facts.created_at).total_seconds()
 
 
-def _resolution_seconds(view: IncidentView) -> float:
-    assert view.resolved_at is not None
-    return (view.resolved_at - view.created_at).total_seconds()
+def _resolution_seconds(facts: _Facts) -> float:
+    assert facts.resolved_at is not None
+    return (facts.resolved_at - facts.created_at).total_seconds()
 
 
-def _pending_seconds(view: IncidentView) -> float:
+def _pending_seconds(facts: _Facts) -> float:
     """Time the resolution clock stood still for pending reasons. Time spent resolved before a
     reopen is not subtracted: the caller was still without a working service."""
-    pauses = view.resolution_sla.pause_seconds
-    return sum(seconds for reason, seconds in pauses.items() if reason != RESOLVED_PAUSE)
+    pauses = facts.resolution_pauses.items()
+    return sum(seconds for reason, seconds in pauses if reason != RESOLVED_PAUSE)
 
 
 def _durations(values: Iterable[float]) -> DurationStats:
@@ -474,13 +512,13 @@ def _ratio(count: int, total: int) -> Ratio:
     return Ratio(count=count, total=total, rate=count / total if total else None)
 
 
-def _reassignments(resolved: Sequence[IncidentView]) -> Reassignments:
+def _reassignments(resolved: Sequence[_Facts]) -> Reassignments:
     total = sum(v.reassignment_count for v in resolved)
     return Reassignments(
         incidents=len(resolved), total=total, mean=total / len(resolved) if resolved else None
     )
 
 
-def _survey(resolved: Sequence[IncidentView]) -> SurveyStats:
+def _survey(resolved: Sequence[_Facts]) -> SurveyStats:
     scores = [v.survey_score for v in resolved if v.survey_score is not None]
     return SurveyStats(count=len(scores), mean=statistics.fmean(scores) if scores else None)

@@ -13,7 +13,8 @@ from workflows.domain import open_incident
 from workflows.models import IncidentCreate, IncidentState, IncidentView
 from workflows.policy import Policy
 
-_numbers = iter(range(1, 10_000_000))
+# Far from the numbers the API hands out, so tests that share the dev server never collide.
+_numbers = iter(range(5_000_001, 10_000_000))
 # Workflows started by tests, so a fixture can end them: on the time-skipping server an open
 # workflow whose worker is gone holds every later time skip.
 started: list[WorkflowHandle[Any, Any]] = []

@@ -40,6 +40,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         "DATABASE_URL": settings.resolved_database_url,
         "POLICY_FILE": str(settings.policy_file),
         "LOG_LEVEL": settings.log_level,
+        "WORKER_METRICS_PORT": str(free_port()),
     }
     return os.environ | {f"INCIDENTFLOW_{key}": value for key, value in values.items()}
 

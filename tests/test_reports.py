@@ -390,9 +390,16 @@ def test_the_query_reads_times_as_utc_and_refuses_a_reversed_window() -> None:
     with pytest.raises(ValidationError) as reversed_window:
         ReportQuery.model_validate({"from": "2026-04-02", "to": "2026-04-01T23:00"})
     assert reversed_window.value.errors()[0]["loc"] == ("to",)
-    with pytest.raises(ValidationError) as bad:
-        ReportQuery.model_validate({"from": "yesterday", "to": "2026-04-01"})
-    assert bad.value.errors()[0]["loc"] == ("from",)
+    for start, end, field in [
+        ("yesterday", "2026-04-01", "from"),
+        ("0001-01-01T00:00+14:00", "2026-04-01", "from"),
+        ("2026-04-01", "9999-12-31", "to"),
+    ]:
+        with pytest.raises(ValidationError) as bad:
+            ReportQuery.model_validate({"from": start, "to": end})
+        assert bad.value.errors()[0]["loc"] == (field,)
+    with pytest.raises(ValidationError):
+        ReportQuery.model_validate({"from": "2026-04-01", "to": "2026-04-02", "group": "a\x00"})
 
 
 async def test_csv_rows_carry_every_figure(filled: RecordStore) -> None:

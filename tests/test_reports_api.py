@@ -154,6 +154,9 @@ async def test_a_bad_window_names_the_field(stack: Stack) -> None:
     assert await problem({"from": "2020-03-02", "to": "2020-02-30"}) == (422, "to")
     assert await problem({"from": "2020-03-10", "to": "2020-03-08"}) == (422, "to")
     assert await problem({"to": "2020-03-08"}) == (422, "from")
+    assert await problem({"from": "2020-03-02", "to": "9999-12-31"}) == (422, "to")
+    one_day = {"from": "2020-03-08", "to": "2020-03-08"}
+    assert (await stack.call("GET", "/reports/summary", "morgan", params=one_day)).is_success
     assert await problem({"from": "2020-03-02", "to": "2020-03-08", "priority": "P9"}) == (
         422,
         "priority",

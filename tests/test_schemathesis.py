@@ -43,7 +43,7 @@ CHECKS = {
     GenerationMode.POSITIVE: COMMON_CHECKS,
     GenerationMode.NEGATIVE: [*COMMON_CHECKS, negative_data_rejection],
 }
-# The caller's token is this test's to choose; unknown query parameters are ignored, as HTTP APIs do.
+# The token is the test's to choose; unknown query parameters are ignored, as in any HTTP API.
 CONFIG = schemathesis.Config.from_dict(
     {"generation": {"with-security-parameters": False, "allow-extra-parameters": False}}
 )

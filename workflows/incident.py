@@ -212,13 +212,22 @@ class IncidentWorkflow:
     def _start_effects(self) -> None:
         """Start what each new timeline entry calls for, in timeline order."""
         state = self.state
-        while state.dispatched_timeline < len(state.timeline):
+        while state.dispatched_timeline < state.timeline_offset + len(state.timeline):
             seq = state.dispatched_timeline
             state.dispatched_timeline += 1
-            for effect in effects.effects_for(state, domain.entry_at(state, seq), seq):
+            entry = domain.entry_at(state, seq)
+            self._count(entry)
+            for effect in effects.effects_for(state, entry, seq):
                 self._launch(effect)
         for effect in effects.once_effects(state):
             self._launch(effect)
+
+    def _count(self, entry: TimelineEntry) -> None:
+        counter = presentation.COUNTED_KINDS.get(entry.kind)
+        if counter is not None:
+            meter = workflow.metric_meter()
+            attributes = presentation.counter_attributes(self.state, entry)
+            meter.create_counter(counter, presentation.COUNTERS[counter]).add(1, attributes)
 
     def _launch(self, effect: effects.Effect) -> None:
         self._effects_running += 1

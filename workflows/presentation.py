@@ -1,4 +1,4 @@
-"""How an incident shows in the Temporal UI: its summary, search attributes and current details."""
+"""How an incident shows to operators: UI summary, search attributes, details, counters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,33 @@ from typing import Any
 from temporalio.common import SearchAttributeKey
 
 from workflows import domain, search_attributes, sla
-from workflows.models import IncidentFields, IncidentState
+from workflows.models import IncidentFields, IncidentState, TimelineEntry
+
+
+# Business counters, counted in workflow code through the replay-safe `workflow.metric_meter()`
+# and exported by the worker runtime's Prometheus exporter (metrics.py).
+INCIDENTS_CREATED = "incidentflow_incidents_created"
+SLA_BREACHES = "incidentflow_sla_breaches"
+ESCALATIONS = "incidentflow_escalations"
+COUNTERS = {
+    INCIDENTS_CREATED: "incidents opened (attribute: priority)",
+    SLA_BREACHES: "SLA clocks breached (attributes: clock, priority)",
+    ESCALATIONS: "escalations (attributes: kind functional|hierarchical, priority)",
+}
+COUNTED_KINDS = {
+    "created": INCIDENTS_CREATED,
+    "sla_breach": SLA_BREACHES,
+    "escalated": ESCALATIONS,
+    "escalate": ESCALATIONS,
+}
+
+
+def counter_attributes(state: IncidentState, entry: TimelineEntry) -> dict[str, str]:
+    attributes = {"priority": state.priority.value}
+    for key in ("clock", "kind"):
+        if isinstance(entry.details.get(key), str):
+            attributes[key] = entry.details[key]
+    return attributes
 
 
 def summary(incident: IncidentFields) -> str:

@@ -80,20 +80,23 @@ async def list_incidents(
         breached=breached,
     )
     try:
-        return await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
     except ValueError:
         raise ApiError(
             422,
             "cursor: not a cursor this API returned",
             problems=[{"field": "cursor", "message": "invalid"}],
         ) from None
+    items = [incidents.visible(principal, item) for item in page.items]
+    return page.model_copy(update={"items": items})
 
 
 @router.get("/{number}", response_model=IncidentDetail, responses=documented(404))
 async def get_incident(
     number: NumberPath, services: ServicesDep, principal: Anyone
 ) -> IncidentDetail:
-    return incidents.detail(services, await incidents.read(services, principal, number))
+    view = await incidents.read(services, principal, number)
+    return incidents.detail(services, incidents.visible(principal, view))
 
 
 @router.get("/{number}/timeline", response_model=list[TimelineEntry], responses=documented(404))
