@@ -10,7 +10,6 @@ from temporalio.common import SearchAttributeKey
 from workflows import domain, search_attributes, sla
 from workflows.models import IncidentFields, IncidentState, TimelineEntry
 
-
 # Business counters, counted in workflow code through the replay-safe `workflow.metric_meter()`
 # and exported by the worker runtime's Prometheus exporter (metrics.py).
 INCIDENTS_CREATED = "incidentflow_incidents_created"
