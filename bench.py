@@ -81,6 +81,12 @@ resolution = "{RESOLUTION_SECONDS}s"
 calendar = "24x7"
 """
 COHORT = {"impact": 2, "urgency": 2}
+TIMERS_PER_INCIDENT = 6  # response 50%, 75%, breach; resolution 50%, 75% (and escalation), breach
+# The cohort opens at a steady pace, not as fast as the API allows: the lateness of timers
+# among open incidents is the question, not how far behind a saturated worker falls (the
+# create figures show where saturation is). A service desk's peak is well under 1/s.
+SLA_OPEN_RATE = 3.0
+SLA_COHORT_MAX = 100
 QUIET = {"impact": 3, "urgency": 2}
 RESOLUTION_BREACH_SUMMARY = "resolution SLA breach at 100%"
 MINIMAL_TASK_QUEUE = "bench-minimal"
@@ -174,6 +180,17 @@ async def run_concurrently(
         for _ in range(min(concurrency, len(items))):
             lanes.create_task(lane())
     return Sample(latencies, time.perf_counter() - started)
+
+
+async def paced(
+    items: Iterable[T], per_second: float, call: Callable[[T], Awaitable[object]]
+) -> None:
+    """`call(item)` for each item, started at a steady `per_second` whatever the replies."""
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as calls:
+        for index, item in enumerate(items):
+            await asyncio.sleep(max(started + index / per_second - time.monotonic(), 0))
+            calls.create_task(call(item))
 
 
 # --- the stack: dev server, worker(s) and API as child processes ----------------------------
@@ -508,17 +525,18 @@ def local_activity_type(event: HistoryEvent) -> str:
 
 
 async def measure_sla(bench: Bench) -> dict[str, Any]:
-    """Open a cohort of P3 incidents whose resolution breaches are due RESOLUTION_SECONDS after
-    each one opened (staggered by the create rate); once all have breached, read from each
-    history when the breach timer fired and when the task that recorded the breach completed."""
+    """Open a cohort of P3 incidents at a steady pace, each with its resolution breach due
+    RESOLUTION_SECONDS after it opened; once all are due, read from each history when the
+    breach timer fired and when the workflow task that recorded the breach completed."""
     caller = f"sla-{bench.run_id}"
+    cohort = min(bench.n, SLA_COHORT_MAX)
     due_at: dict[str, datetime] = {}
 
     async def create(index: int) -> None:
         view = await bench.api.create(f"bench SLA {index}", COHORT, caller)
         due_at[view["number"]] = datetime.fromisoformat(view["resolution_sla"]["due_at"])
 
-    await run_concurrently(range(bench.n), bench.concurrency, create)
+    await paced(range(cohort), SLA_OPEN_RATE, create)
     open_now = await bench.client.count_workflows(
         'WorkflowType="IncidentWorkflow" AND ExecutionStatus="Running"'
     )
@@ -548,12 +566,18 @@ async def measure_sla(bench: Bench) -> dict[str, Any]:
         "incidents": len(due_at),
         "breaches_found": len(fired),
         "open_incidents": open_now.count,
+        "opened_per_s": SLA_OPEN_RATE,
+        "timers_per_incident": TIMERS_PER_INCIDENT,
         "resolution_seconds": RESOLUTION_SECONDS,
         "timer_fired": lateness_json(fired),
         "breach_recorded": lateness_json(recorded),
         "target_p99_ms": TARGET_LATENESS_P99_S * 1000,
         "target_open_incidents": TARGET_LATENESS_OPEN,
-        "pass": p99 < TARGET_LATENESS_P99_S and open_now.count >= TARGET_LATENESS_OPEN,
+        "pass": (
+            len(fired) == len(due_at)
+            and p99 < TARGET_LATENESS_P99_S
+            and open_now.count >= TARGET_LATENESS_OPEN
+        ),
     }
 
 
@@ -613,7 +637,11 @@ async def measure(
         reads = await measure_reads(bench, numbers)
         step("lifecycle history")
         lifecycle = await measure_lifecycle(bench)
-        step(f"SLA lateness: {args.n} incidents, resolution due after {RESOLUTION_SECONDS} s")
+        cohort = min(args.n, SLA_COHORT_MAX)
+        step(
+            f"SLA lateness: {cohort} incidents opened at {SLA_OPEN_RATE:g}/s, resolution due "
+            f"after {RESOLUTION_SECONDS} s"
+        )
         sla = await measure_sla(bench)
     return {**writes, "reads": reads, "sla_lateness": sla, "lifecycle": lifecycle, "rss": rss}
 
@@ -670,6 +698,12 @@ def table(results: dict[str, Any]) -> str:
         (
             "SLA: breaches found / cohort / open incidents",
             f"{sla['breaches_found']} / {sla['incidents']} / {sla['open_incidents']}",
+            "",
+            "",
+        ),
+        (
+            "SLA: cohort opened per s / timers per incident",
+            f"{sla['opened_per_s']:g} / {sla['timers_per_incident']}",
             "",
             "",
         ),

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
+    temporal_profile: str | None = None  # a temporalio.envconfig profile, e.g. for Temporal Cloud
+    temporal_config_file: Path | None = None  # its TOML file (default: the SDK's usual places)
     task_queue: str = "incidents"
     database_url: str = ""
     policy_file: Path = DEFAULT_POLICY_FILE

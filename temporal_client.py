@@ -7,6 +7,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from settings import Settings
@@ -18,6 +19,18 @@ from workflows.models import IncidentState
 async def connect(
     settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None
 ) -> Client:
+    """With INCIDENTFLOW_TEMPORAL_PROFILE set, address, namespace, TLS and API key come from
+    that Temporal environment-configuration profile (temporal.toml and TEMPORAL_* variables),
+    as for Temporal Cloud; otherwise from INCIDENTFLOW_TEMPORAL_ADDRESS and _NAMESPACE."""
+    if settings.temporal_profile:
+        config_file = settings.temporal_config_file
+        profile = ClientConfig.load_client_connect_config(
+            profile=settings.temporal_profile,
+            config_file=str(config_file) if config_file else None,
+        )
+        return await Client.connect(
+            **profile, data_converter=pydantic_data_converter, lazy=lazy, runtime=runtime
+        )
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,

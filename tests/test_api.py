@@ -285,3 +285,20 @@ async def test_temporal_down_gives_503(tmp_path: Path, task_queue: str) -> None:
 @pytest.mark.parametrize("who", ["alice", "sam", "morgan", "monitoring", "root"])
 async def test_every_role_can_read_its_view(stack: Stack, who: str) -> None:
     assert (await stack.call("GET", "/incidents", who)).status_code == 200
+
+
+async def test_a_temporal_envconfig_profile_is_used_when_named(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    from settings import Settings
+    from temporal_client import connect
+
+    address = dev_env.client.service_client.config.target_host
+    config = tmp_path / "temporal.toml"
+    config.write_text(f'[profile.cloud]\naddress = "{address}"\nnamespace = "default"\n')
+    settings = Settings(
+        temporal_address="127.0.0.1:1", temporal_profile="cloud", temporal_config_file=config
+    )
+    client = await connect(settings)
+    assert client.service_client.config.target_host == address
+    assert await client.count_workflows() is not None
