@@ -660,7 +660,7 @@ def step(text: str) -> None:
 
 
 def table(results: dict[str, Any]) -> str:
-    rows: list[tuple[str, str, str, str]] = [("", "value", "target", "")]
+    rows: list[tuple[str, str, str, str]] = [("metric", "value", "target", "result")]
     for section, call in (("create", "POST /incidents"), ("update", "POST .../comment")):
         figures = results[section]
         sdk, api = figures["sdk"], figures["api"]
