@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Reinstall when pyproject.toml changes; the stamp lives in the venv, so it goes with it.
 STAMP := $(VENV)/.incidentflow-installed
 
-.PHONY: venv run test lint clean
+.PHONY: venv run test lint bench clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,10 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy workflows api
+
+# Its own dev server, worker and API on free ports: one table, and bench-results.json.
+bench: venv
+	$(BIN)/python -m bench
 
 # Keeps .venv and .data (the dev Temporal history, records and tokens):
 # `rm -rf .venv .data` starts over from scratch.

@@ -210,19 +210,18 @@ def configure_children(data_dir: Path) -> Settings:
     policy_file.write_text(BENCH_POLICY, encoding="utf-8")
     tokens_file = data_dir / "tokens.toml"
     write_tokens_file(tokens_file)
+    for inherited in [name for name in os.environ if name.startswith("INCIDENTFLOW_")]:
+        del os.environ[inherited]  # e.g. a Temporal Cloud profile or another database
     os.environ.update(
         {
             "INCIDENTFLOW_DATA_DIR": str(data_dir),
             "INCIDENTFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
             "INCIDENTFLOW_TEMPORAL_UI_PORT": str(free_port()),
-            "INCIDENTFLOW_API_HOST": "127.0.0.1",
             "INCIDENTFLOW_API_PORT": str(free_port()),
             "INCIDENTFLOW_POLICY_FILE": str(policy_file),
             "INCIDENTFLOW_TOKENS_FILE": str(tokens_file),
         }
     )
-    for inherited in ("INCIDENTFLOW_DATABASE_URL", "INCIDENTFLOW_TASK_QUEUE"):
-        os.environ.pop(inherited, None)
     return Settings()
 
 
@@ -235,8 +234,11 @@ def bench_server_command(settings: Settings, server: str) -> list[str]:
     return [*command, "--headless"]
 
 
-def start_stack(settings: Settings, server: str, workers: int, children: Children) -> None:
-    """Start everything, each child logging to a file in the data dir; wait for the API."""
+def start_stack(
+    settings: Settings, server: str, workers: int, children: Children
+) -> dict[str, int]:
+    """Start everything, each child logging to a file in the data dir; wait for the API.
+    Returns each worker's metrics port by name."""
     logs = settings.data_dir
     with (logs / "temporal.log").open("w", encoding="utf-8") as log:
         children.start("temporal dev server", bench_server_command(settings, server), log)
@@ -246,8 +248,9 @@ def start_stack(settings: Settings, server: str, workers: int, children: Childre
         raise DevrunError(
             f"{error}; end of temporal.log:\n{log_tail(logs / 'temporal.log')}"
         ) from None
-    names = [f"worker {index + 1}" for index in range(workers)]
-    for name in names:
+    metrics_ports = {f"worker {index + 1}": free_port() for index in range(workers)}
+    for name, port in metrics_ports.items():
+        os.environ["INCIDENTFLOW_WORKER_METRICS_PORT"] = str(port)  # read by this worker only
         with (logs / f"{name.replace(' ', '-')}.log").open("w", encoding="utf-8") as log:
             children.start(name, [sys.executable, "-m", "worker"], log)
     with (logs / "api.log").open("w", encoding="utf-8") as log:
@@ -256,6 +259,7 @@ def start_stack(settings: Settings, server: str, workers: int, children: Childre
         wait_until(lambda: api_ready(settings), children, "API")
     except DevrunError as error:
         raise DevrunError(f"{error}; end of api.log:\n{log_tail(logs / 'api.log')}") from None
+    return metrics_ports
 
 
 def rss_kib(pids: Iterable[int]) -> int:
@@ -328,6 +332,7 @@ class Bench:
     api: Api
     client: Client
     processes: dict[str, int]  # the children's pids by name, and this process's own
+    metrics_ports: list[int]
     n: int
     concurrency: int
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
@@ -335,6 +340,17 @@ class Bench:
     @property
     def worker_pids(self) -> list[int]:
         return [pid for name, pid in self.processes.items() if name.startswith("worker")]
+
+    async def cached_workflows(self) -> int:
+        """Workflows in the workers' caches, from their Prometheus metrics."""
+        total = 0.0
+        async with httpx.AsyncClient(timeout=10) as http:
+            for port in self.metrics_ports:
+                text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+                for line in text.splitlines():
+                    if line.startswith("temporal_sticky_cache_size{"):
+                        total += float(line.rsplit(" ", 1)[1])
+        return int(total)
 
     async def measured(self, items: Sequence[T], call: Callable[[T], Awaitable[object]]) -> Sample:
         """`run_concurrently`, plus the CPU each process spent per call, counted until the
@@ -350,22 +366,28 @@ class Bench:
 
 
 async def measure_rss(bench: Bench, sizes: list[int]) -> list[dict[str, Any]]:
-    """Worker RSS before and after opening `sizes` incidents (cumulative) that stay open."""
+    """Worker RSS before and after opening `sizes` incidents (cumulative) that stay open, and
+    how many workflows the worker keeps cached meanwhile."""
     await until_idle(bench.worker_pids)
-    before = rss_kib(bench.worker_pids)
+    before, cached_before = rss_kib(bench.worker_pids), await bench.cached_workflows()
     rows, opened = [], 0
-    for size in sorted(sizes):
+    for size in sizes:
         started = time.perf_counter()
         await open_quiet(bench.api, size - opened, bench.concurrency, f"rss-{bench.run_id}")
         opened = size
         await until_idle(bench.worker_pids)
-        after = rss_kib(bench.worker_pids)
+        after, cached = rss_kib(bench.worker_pids), await bench.cached_workflows()
         rows.append(
             {
                 "open_incidents": size,
                 "rss_before_kib": before,
                 "rss_after_kib": after,
-                "kib_per_incident": round((after - before) / size, 2),
+                "kib_per_incident": round((after - before) / size, 1),
+                "cached_workflows_before": cached_before,
+                "cached_workflows_after": cached,
+                "kib_per_cached_workflow": round(
+                    (after - before) / max(cached - cached_before, 1), 1
+                ),
                 "seconds_to_open": round(time.perf_counter() - started, 1),
             }
         )
@@ -609,7 +631,10 @@ def lateness_json(seconds: list[float]) -> dict[str, float]:
 
 
 async def measure(
-    settings: Settings, args: argparse.Namespace, processes: dict[str, int]
+    settings: Settings,
+    args: argparse.Namespace,
+    processes: dict[str, int],
+    metrics_ports: list[int],
 ) -> dict[str, Any]:
     token = next(
         p["token"]
@@ -626,7 +651,7 @@ async def measure(
         limits=limits,
         timeout=60,
     ) as http:
-        bench = Bench(Api(http), client, processes, args.n, args.concurrency)
+        bench = Bench(Api(http), client, processes, metrics_ports, args.n, args.concurrency)
         step("warming up")
         await open_quiet(bench.api, 20, args.concurrency, f"warmup-{bench.run_id}")
         step(f"worker RSS: opening {', '.join(map(str, args.rss_n))} incidents")
@@ -726,14 +751,32 @@ def table(results: dict[str, Any]) -> str:
         for name, count in lifecycle["by_activity"].items()
     ]
     for row in results["rss"]:
-        rows.append(
+        rows += [
             (
                 f"worker RSS per open incident at {row['open_incidents']:,}, KiB",
                 f"{row['kib_per_incident']:.1f}",
                 "",
-                f"({row['rss_before_kib'] // 1024} -> {row['rss_after_kib'] // 1024} MiB)",
-            )
-        )
+                "",
+            ),
+            (
+                f"worker RSS at {row['open_incidents']:,}: before -> after, MiB",
+                f"{row['rss_before_kib'] // 1024} -> {row['rss_after_kib'] // 1024}",
+                "",
+                "",
+            ),
+            (
+                f"worker cached workflows at {row['open_incidents']:,}: before -> after",
+                f"{row['cached_workflows_before']} -> {row['cached_workflows_after']}",
+                "",
+                "",
+            ),
+            (
+                f"worker RSS per cached workflow at {row['open_incidents']:,}, KiB",
+                f"{row['kib_per_cached_workflow']:.1f}",
+                "",
+                "",
+            ),
+        ]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -819,10 +862,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = configure_children(Path(tmp))
         try:
             step(f"starting the dev server ({args.server}), {args.workers} worker(s) and the API")
-            start_stack(settings, args.server, args.workers, children)
+            metrics_ports = start_stack(settings, args.server, args.workers, children)
             processes = {name: child.pid for name, child in children.processes.items()}
             processes["bench"] = os.getpid()
-            results = asyncio.run(measure(settings, args, processes))
+            results = asyncio.run(measure(settings, args, processes, list(metrics_ports.values())))
         except DevrunError as error:
             print(f"bench: {error}", file=sys.stderr, flush=True)
             return 1

@@ -7,15 +7,21 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from settings import PROJECT_DIR
-from tests.apistack import Stack
+from tests.apistack import Stack, eventually
+from tests.factories import new_incident, start
+from workflows import search_attributes as sa
+from workflows.policy import parse_policy
 
-BLOCKS = re.findall(r"```sh\n(.*?)```", (PROJECT_DIR / "README.md").read_text(), re.S)
+README = (PROJECT_DIR / "README.md").read_text()
+BLOCKS = re.findall(r"```sh\n(.*?)```", README, re.S)
 
 
 async def run_shell(script: str, stack: Stack, address: str) -> str:
@@ -85,12 +91,72 @@ async def test_the_readme_cli_flow_works_verbatim(
     )
 
 
-@pytest.mark.parametrize(
-    "query",
-    re.findall(
-        r"\| `([^`]*(?:Incident)[^`]*)` \|", BLOCKS and (PROJECT_DIR / "README.md").read_text()
-    ),
-)
-async def test_the_readme_operator_queries_parse(dev_env: WorkflowEnvironment, query: str) -> None:
-    # Each saved query is accepted by the server's visibility store as written.
-    await dev_env.client.count_workflows(query)
+OPERATOR_QUERIES = dict(re.findall(r"^\| ([^|`]+?) \| `([^`]*Incident[^`]*)` \|$", README, re.M))
+RUNNING = WorkflowExecutionStatus.RUNNING
+
+# What each saved query of the README promises, as a check on one listed workflow.
+PROMISES: dict[str, Callable[[Any, WorkflowExecutionStatus | None], bool]] = {
+    "one incident": lambda a, s: a.get(sa.INCIDENT_NUMBER) == "INC0000042",
+    "open P1s": lambda a, s: a.get(sa.INCIDENT_PRIORITY) == "P1" and s == RUNNING,
+    "in progress P1s": lambda a, s: a.get(sa.INCIDENT_STATUS) == "in_progress"
+                                    and a.get(sa.INCIDENT_PRIORITY) == "P1",
+    "breached and still open": lambda a, s: a.get(sa.INCIDENT_BREACHED) is True and s == RUNNING,
+    "a group's queue": lambda a, s: a.get(sa.INCIDENT_GROUP) == "service-desk" and s == RUNNING,
+    "someone's incidents": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam",
+    "waiting on someone": lambda a, s: a.get(sa.INCIDENT_STATUS) == "pending",
+    "major incidents": lambda a, s: a.get(sa.INCIDENT_MAJOR) is True,
+}  # fmt: skip
+
+
+def test_every_saved_query_has_its_promise_checked() -> None:
+    assert set(OPERATOR_QUERIES) == set(PROMISES)
+
+
+async def test_the_readme_operator_queries_return_what_they_promise(
+    stack: Stack, dev_env: WorkflowEnvironment
+) -> None:
+    client = dev_env.client
+    p1 = (
+        await stack.ok(
+            "POST",
+            "/incidents",
+            status=201,
+            json={"short_description": "Site down", "impact": 1, "urgency": 1},
+        )
+    )["number"]
+    await stack.ok(
+        "POST", f"/incidents/{p1}/assign", json={"group": "service-desk", "assignee": "sam"}
+    )
+    await stack.ok("POST", f"/incidents/{p1}/start", json={})
+    p3 = (
+        await stack.ok("POST", "/incidents", status=201, json={"short_description": "Slow wiki"})
+    )["number"]
+    await stack.ok("POST", f"/incidents/{p3}/assign", json={"group": "web-l2", "assignee": "nina"})
+    await stack.ok("POST", f"/incidents/{p3}/start", json={})
+    await stack.ok(
+        "POST", f"/incidents/{p3}/pend", json={"reason": "awaiting_change", "note": "CHG42"}
+    )
+    quick = parse_policy('[sla.P3]\nresponse = "1s"\nresolution = "2s"\ncalendar = "24x7"')
+    late = await start(client, stack.settings.task_queue, new_incident(policy=quick))
+    await asyncio.sleep(2.5)  # its resolution SLA breaches
+
+    p1, p3 = f"incident-{p1}", f"incident-{p3}"
+    expected_in = {
+        "one incident": None, "open P1s": p1, "in progress P1s": p1,
+        "breached and still open": late.id, "a group's queue": p1, "someone's incidents": p1,
+        "waiting on someone": p3, "major incidents": p1,
+    }  # fmt: skip
+    for label, query in OPERATOR_QUERIES.items():
+        wanted = expected_in[label]
+
+        async def listed(q: str = query) -> list[Any]:
+            return [wf async for wf in client.list_workflows(q)]
+
+        def shows(wfs: list[Any], w: str | None = wanted) -> bool:
+            return w is None or w in {wf.id for wf in wfs}
+
+        found = await eventually(listed, shows)
+        assert shows(found), label
+        promise = PROMISES[label]
+        broken = [wf.id for wf in found if not promise(wf.typed_search_attributes, wf.status)]
+        assert broken == [], f"{label}: {query} returned {broken}"
