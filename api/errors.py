@@ -65,6 +65,14 @@ def not_found(number: str) -> ApiError:
     return ApiError(404, f"incident {number} not found")
 
 
+def invalid_cursor() -> ApiError:
+    return ApiError(
+        422,
+        "cursor: not a cursor this API returned",
+        problems=[{"field": "cursor", "message": "invalid"}],
+    )
+
+
 def _body(status: int, message: str, **extra: Any) -> JSONResponse:
     body = ErrorBody.model_validate({"error": message, **extra})
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)

@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from temporal_client import start_incident
 from workflows.domain import open_incident
-from workflows.models import IncidentCreate, IncidentState, IncidentView
+from workflows.models import IncidentCreate, IncidentState, IncidentView, TimelineEntry
 from workflows.policy import Policy
 
 # Far from the numbers the API hands out, so tests that share the dev server never collide.
@@ -63,4 +63,15 @@ async def settled_history(handle: WorkflowHandle[Any, Any]) -> list[int]:
 
 async def act(handle: WorkflowHandle[Any, Any], action: str, **body: Any) -> IncidentView:
     result: IncidentView = await handle.execute_update(action, body, result_type=IncidentView)
+    return result
+
+
+async def entries_of(handle: WorkflowHandle[Any, Any], kind: str) -> list[TimelineEntry]:
+    """The timeline entries of one kind, as the workflow holds them."""
+    timeline = await handle.query("timeline", result_type=list[TimelineEntry])
+    return [entry for entry in timeline if entry.kind == kind]
+
+
+async def view_of(handle: WorkflowHandle[Any, Any]) -> IncidentView:
+    result: IncidentView = await handle.query("view", result_type=IncidentView)
     return result

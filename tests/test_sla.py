@@ -16,9 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.factories import act, new_incident, start
+from tests.factories import entries_of as entries
+from tests.factories import view_of as view
 from workflows import search_attributes as sa
 from workflows.calendar import working_seconds_between
-from workflows.models import IncidentView, Status, TimelineEntry
+from workflows.models import Status, TimelineEntry
 from workflows.policy import Policy, parse_policy
 
 FRIDAY = 4
@@ -54,16 +56,6 @@ async def open_at(
     await skip_to(env, when)
     state = new_incident(policy=policy, now=when, **fields)
     return await start(env.client, worker.task_queue, state)
-
-
-async def entries(handle: WorkflowHandle[Any, Any], kind: str) -> list[TimelineEntry]:
-    timeline = await handle.query("timeline", result_type=list[TimelineEntry])
-    return [entry for entry in timeline if entry.kind == kind]
-
-
-async def view(handle: WorkflowHandle[Any, Any]) -> IncidentView:
-    result: IncidentView = await handle.query("view", result_type=IncidentView)
-    return result
 
 
 async def test_p3_opened_friday_1630_breaches_on_the_right_working_minute(

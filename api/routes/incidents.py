@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api import incidents
 from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
 from api.deps import PrincipalDep, ServicesDep, require
-from api.errors import ApiError, documented
+from api.errors import ApiError, documented, invalid_cursor
 from api.incidents import IncidentDetail
 from recordstore import IncidentFilter
 from workflows.domain import TRANSITIONS
@@ -82,11 +82,7 @@ async def list_incidents(
     try:
         page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
     except ValueError:
-        raise ApiError(
-            422,
-            "cursor: not a cursor this API returned",
-            problems=[{"field": "cursor", "message": "invalid"}],
-        ) from None
+        raise invalid_cursor() from None
     items = [incidents.visible(principal, item) for item in page.items]
     return page.model_copy(update={"items": items})
 

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from api import incidents
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented, not_found
+from api.errors import ApiError, documented, invalid_cursor, not_found
 from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
 from workflows.kedb import (
     KNOWN_ERROR_ID,
@@ -73,11 +73,7 @@ async def list_known_errors(
     try:
         return await kedb.list(limit=limit, cursor=cursor, status=status)
     except ValueError:
-        raise ApiError(
-            422,
-            "cursor: not a cursor this API returned",
-            problems=[{"field": "cursor", "message": "invalid"}],
-        ) from None
+        raise invalid_cursor() from None
 
 
 @router.get("/search", response_model=list[KnownErrorMatch])

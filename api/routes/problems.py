@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented
+from api.errors import ApiError, documented, invalid_cursor
 from recordstore.problems import ProblemStore
 from workflows.kedb import PROBLEM_ID, Problem, ProblemsPage
 
@@ -37,11 +37,7 @@ async def list_problems(
     try:
         return await problems.list(limit=limit, cursor=cursor)
     except ValueError:
-        raise ApiError(
-            422,
-            "cursor: not a cursor this API returned",
-            problems=[{"field": "cursor", "message": "invalid"}],
-        ) from None
+        raise invalid_cursor() from None
 
 
 @router.get("/{id}", response_model=Problem, responses=documented(404))
