@@ -84,6 +84,7 @@ async def test_a_major_incident_waits_for_its_review_before_closing(
     # The auto-close was overdue and waited only for the review: it closes at once.
     final = await handle.result()
     assert final.status == Status.CLOSED and final.close_code == "auto"
+    assert final.closed_at == reviewed.review.at
 
 
 async def test_resolving_a_parent_resolves_its_open_children_and_reopening_reopens_them(

@@ -67,10 +67,12 @@ def _clock_events(state: IncidentState, clock: SlaClock) -> list[DueEvent]:
 def _auto_close(state: IncidentState) -> DueEvent | None:
     if state.status != Status.RESOLVED or state.resolved_at is None:
         return None
-    if state.major and state.review is None:
-        return None  # a major incident waits for its post-incident review
-    closure = state.policy.closure
-    return DueEvent(at=_after_resolution(state, closure.auto_close_after), kind=AUTO_CLOSE)
+    at = _after_resolution(state, state.policy.closure.auto_close_after)
+    if state.major:  # a major incident waits for its post-incident review
+        if state.review is None:
+            return None
+        at = max(at, state.review.at)
+    return DueEvent(at=at, kind=AUTO_CLOSE)
 
 
 def _review_due(state: IncidentState) -> DueEvent | None:
