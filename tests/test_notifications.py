@@ -331,3 +331,19 @@ def test_deliveries_are_the_same_after_a_round_trip_through_json() -> None:
     for seq, entry in enumerate(state.timeline):
         assert deliveries_for(copy, copy.timeline[seq], seq) == deliveries_for(state, entry, seq)
         assert recipients_for(copy, copy.timeline[seq]) == recipients_for(state, entry)
+
+
+def test_the_caller_is_invited_to_the_survey_when_the_incident_closes() -> None:
+    state = working()
+    act(state, Action.RESOLVE, resolution_code="fixed", resolution_notes="done")
+    act(state, Action.CLOSE, actor="alice")
+    invitation = state.timeline[-1]
+    assert invitation.kind == "survey_invited"
+    assert told(state, invitation) == [("caller", "alice")]
+
+
+def test_suggested_known_errors_and_vendor_news_reach_assignee_and_group() -> None:
+    state = working()
+    for kind in ("known_errors_suggested", "vendor_update"):
+        entry = domain.record(state, NOW, "system", kind, details={})
+        assert told(state, entry) == [("assignee", "sam"), ("group", "service-desk")], kind

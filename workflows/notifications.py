@@ -24,9 +24,13 @@ STAKEHOLDERS = "stakeholders"
 PROBLEM_MANAGER = "problem_manager"
 ROLES = (CALLER, ASSIGNEE, GROUP, INCIDENT_MANAGER, STAKEHOLDERS, PROBLEM_MANAGER)
 
-SILENT_KINDS = frozenset({"rejected", "notification_failed"})
+SILENT_KINDS = frozenset({"rejected", "notification_failed", "signal_failed"})
 ESCALATION_KINDS = frozenset({"escalate", "escalated"})
-ASSIGNEE_KINDS = frozenset({"assign", "sla_warning", "sla_breach"})
+ASSIGNEE_KINDS = frozenset(
+    {"assign", "sla_warning", "sla_breach", "known_errors_suggested", "vendor_update",
+     "vendor_ticket_failed"}
+)  # fmt: skip
+CALLER_KINDS = frozenset({"survey_invited"})
 MAJOR_KINDS = frozenset({"declare_major", "major_update"})
 # Entries that already told the incident manager; the automatic hierarchical escalation the
 # domain records right after them at the same instant would only repeat the message.
@@ -115,7 +119,7 @@ def _status_changed(entry: TimelineEntry) -> bool:
 def _tells_caller(state: IncidentState, entry: TimelineEntry) -> bool:
     if entry.kind == "comment" and entry.details.get("visibility") != Visibility.PUBLIC:
         return False  # work notes are for the support staff only
-    if _status_changed(entry):
+    if _status_changed(entry) or entry.kind in CALLER_KINDS:
         return True
     return entry.kind == "comment" and entry.actor != state.caller
 
