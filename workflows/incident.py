@@ -50,6 +50,7 @@ class IncidentWorkflow:
         self.state = state
         self._published: dict[str, Any] = {}
         self._effects_running = 0
+        self._due_cache: tuple[int, timers.DueEvent | None] | None = None
 
     @workflow.run
     async def run(self, state: IncidentState) -> IncidentView:
@@ -184,6 +185,14 @@ class IncidentWorkflow:
 
     # --- timers ---------------------------------------------------------------------------
 
+    def _next_due(self) -> timers.DueEvent | None:
+        """What is due next, worked out once per state version: wait conditions are checked on
+        every activation, and the calendar arithmetic behind the answer is not free."""
+        version = self.state.version
+        if self._due_cache is None or self._due_cache[0] != version:
+            self._due_cache = (version, timers.next_due(self.state))
+        return self._due_cache[1]
+
     def _catch_up(self) -> None:
         """Fire what came due before this message. After a worker outage the due timer and a
         later transition arrive in one workflow task, and the transition may come first: a
@@ -192,10 +201,10 @@ class IncidentWorkflow:
             self._after_change(None)
 
     async def _wait_for_change_or_due_event(self) -> None:
-        due = timers.next_due(self.state)
+        due = self._next_due()
 
         def rearm() -> bool:
-            return self.state.status in domain.FINAL or timers.next_due(self.state) != due
+            return self.state.status in domain.FINAL or self._next_due() != due
 
         if due is None:
             await workflow.wait_condition(rearm)
