@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -44,6 +45,7 @@ DESCRIPTIONS = {
     404: "unknown (a requester is told the same of another caller's incident)",
     409: "not allowed in the current state: the body names the state and the allowed actions",
     422: "bad input: `problems` names each field and what is wrong with it",
+    429: "too many changes to this incident at once; retry after `retry_after_seconds`",
     503: "Temporal is unreachable; retry shortly",
 }
 
@@ -84,9 +86,13 @@ def _field_of(location: tuple[Any, ...]) -> str:
 
 
 def _problem(issue: dict[str, Any]) -> dict[str, str]:
-    if issue["type"] == "json_invalid":  # its location is ("body", character position)
-        reason = issue.get("ctx", {}).get("error", issue["msg"])
-        return {"field": "body", "message": f"not valid JSON: {reason} at {issue['loc'][-1]}"}
+    if issue["type"] == "json_invalid":  # located at ("body", character position) or ("body",)
+        reason = (issue.get("ctx") or {}).get("error")
+        position = issue["loc"][-1]
+        message = "not valid JSON" + (f": {reason}" if reason else "")
+        if isinstance(position, int):
+            message += f" at character {position}"
+        return {"field": "body", "message": message}
     return {"field": _field_of(tuple(issue["loc"])), "message": issue["msg"]}
 
 
@@ -140,6 +146,11 @@ async def _rpc(request: Request, error: RPCError) -> JSONResponse:
         return _body(404, "incident not found")
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return _body(503, "Temporal is unreachable; try again shortly", retry_after_seconds=5)
+    if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        # A limit (updates in flight on one workflow, requests per second), not a fault.
+        response = _body(429, f"Temporal is busy: {error.message}", retry_after_seconds=1)
+        response.headers["Retry-After"] = "1"
+        return response
     log.error("temporal error", status=error.status.name, error=str(error))
     return _body(502, f"Temporal refused the request: {error.message}")
 
@@ -160,6 +171,13 @@ async def _runtime(request: Request, error: RuntimeError) -> JSONResponse:
     return _body(500, "internal error")
 
 
+async def _database(request: Request, error: DBAPIError) -> JSONResponse:
+    log.warning("record store unavailable", error=str(error.orig))
+    return _body(
+        503, "the record store is unavailable or busy; try again shortly", retry_after_seconds=5
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
@@ -167,4 +185,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RPCError, _rpc)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database)  # type: ignore[arg-type]
     app.add_exception_handler(RuntimeError, _runtime)  # type: ignore[arg-type]
