@@ -833,7 +833,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench", description=(__doc__ or "").split("\n\n")[0]
     )
     parser.add_argument(
-        "--n", type=positive, default=300, help="calls per measurement (default 300)"
+        "--n",
+        type=positive,
+        default=200,
+        help=f"calls per measurement (default 200); the SLA cohort is at most {SLA_COHORT_MAX}",
     )
     parser.add_argument("--concurrency", type=positive, default=16, help="calls in flight")
     parser.add_argument("--server", choices=("memory", "file"), default="memory")
@@ -852,7 +855,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # SIGTERM stops the run like Ctrl-C: through the `finally` that stops the children.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    started = time.monotonic()
+    started, load_at_start = time.monotonic(), os.getloadavg()[0]
     children = Children()
     with tempfile.TemporaryDirectory(prefix="incidentflow-bench-") as tmp:
         settings = configure_children(Path(tmp))
@@ -876,11 +879,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             children.stop_all()
     elapsed = time.monotonic() - started
-    results = {"config": config(args, elapsed), **results}
+    results = {"config": config(args, elapsed, load_at_start), **results}
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    load = results["config"]["load_average_1m"]
     print(
         f"\nincidentflow bench: {args.server} dev server, {args.workers} worker(s), n={args.n}, "
-        f"concurrency {args.concurrency}, {os.cpu_count()} CPUs, {elapsed:.0f} s\n"
+        f"concurrency {args.concurrency}, {os.cpu_count()} CPUs (load average {load[0]} at "
+        f"start, {load[1]} at end), {elapsed:.0f} s\n"
     )
     print(table(results))
     for line in notes(results):
@@ -889,7 +894,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def config(args: argparse.Namespace, elapsed: float) -> dict[str, Any]:
+def config(args: argparse.Namespace, elapsed: float, load_at_start: float) -> dict[str, Any]:
     return {
         "server": args.server,
         "workers": args.workers,
@@ -899,6 +904,8 @@ def config(args: argparse.Namespace, elapsed: float) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "seconds": round(elapsed, 1),
+        # Other processes on this machine share its CPUs with the bench: its figures say so.
+        "load_average_1m": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
     }
 
 
