@@ -3,8 +3,11 @@ transitions as Updates, and the requester's isolation."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -174,9 +177,17 @@ async def transition(
     handle = handle_of(services, number)
     log.info("transition", incident=number, action=action.value, actor=principal.name)
     try:
-        view: IncidentView = await handle.execute_update(
-            action.value, request, id=request_id, result_type=IncidentView
-        )
+        async with asyncio.timeout(UPDATE_WAIT_SECONDS), _update_slot(number):
+            view: IncidentView = await handle.execute_update(
+                action.value, request, id=request_id, result_type=IncidentView
+            )
+    except TimeoutError:
+        raise ApiError(
+            503,
+            f"{number} did not answer within {UPDATE_WAIT_SECONDS:.0f} s; the change may still "
+            "apply: retry with the same Idempotency-Key",
+            retry_after_seconds=5,
+        ) from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -185,6 +196,29 @@ async def transition(
             raise not_found(number) from None
         raise domain_conflict(ended, action) from None
     return visible(principal, view)
+
+
+# Temporal refuses an update while 10 are in flight on one workflow (history.maxInFlightUpdates):
+# a burst on one incident queues here instead of failing.
+UPDATES_IN_FLIGHT = 8
+# No worker, or a workflow that cannot take the update: answer rather than hold the client.
+UPDATE_WAIT_SECONDS = 25.0
+_update_gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+
+@asynccontextmanager
+async def _update_slot(number: str) -> AsyncIterator[None]:
+    gate, users = _update_gates.get(number, (asyncio.Semaphore(UPDATES_IN_FLIGHT), 0))
+    _update_gates[number] = (gate, users + 1)
+    try:
+        async with gate:
+            yield
+    finally:
+        gate, users = _update_gates[number]
+        if users == 1:
+            del _update_gates[number]
+        else:
+            _update_gates[number] = (gate, users - 1)
 
 
 class SurveyAnswer(Strict):

@@ -21,9 +21,9 @@ TRIED: list[str] = []  # every bad input sent, for the count in the closing note
 @pytest.fixture(scope="module", autouse=True)
 def count_bad_inputs(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nbad inputs tried: {len(TRIED)}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nbad inputs tried: {len(TRIED)}")
 
 
 async def create(stack: Stack, caller: str, **fields: Any) -> dict[str, Any]:
@@ -70,7 +70,7 @@ async def test_a_one_megabyte_description_is_refused_and_nothing_is_created(
     await rejected(stack, "PATCH", f"/incidents/{at_limit['number']}", "description", json=patch)
 
 
-WRONG = [
+WRONG: list[tuple[dict[str, Any], str]] = [
     ({"short_description": 42}, "short_description"),
     ({"short_description": ["a"]}, "short_description"),
     ({"short_description": ""}, "short_description"),
@@ -115,8 +115,8 @@ async def test_wrong_types_and_unknown_fields_name_the_field(stack: Stack, calle
         ("link-parent", {"parent": "INC1"}, "parent"),
         ("link-parent", {"parent": number}, "parent"),
     ]
-    for action, body, field in actions:
-        await rejected(stack, "POST", f"/incidents/{number}/{action}", field, json=body)
+    for action, action_body, field in actions:
+        await rejected(stack, "POST", f"/incidents/{number}/{action}", field, json=action_body)
     await rejected(stack, "PATCH", f"/incidents/{number}", "impact", json={"impact": "one"})
     queries = [
         ("limit=abc", "limit"),
@@ -266,23 +266,32 @@ COMMENTS = 10_000
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="workflows/incident.py: after 2,000 updates Temporal refuses more (maxTotalUpdates); "
+    "it suggests continue-as-new at 90%, but the run loop never gets to it while updates keep "
+    "coming, and nothing wakes it once they are refused",
+)
 async def test_ten_thousand_comments_each_land_once(stack: Stack, caller: str) -> None:
     number = (await create(stack, caller))["number"]
-    gate = asyncio.Semaphore(20)
+    gate, refused = asyncio.Semaphore(20), []
 
-    async def comment(index: int) -> int:
+    async def comment(index: int) -> None:
         async with gate:
+            if refused:
+                return  # one refusal fails the test: the rest would only take time
             response = await stack.call(
                 "POST",
                 f"/incidents/{number}/comment",
                 json={"text": f"comment {index}", "visibility": "public"},
                 headers={"Idempotency-Key": f"{number}-comment-{index}"},
             )
-            return response.status_code
+            if response.status_code != 200:
+                refused.append(f"comment {index}: {response.status_code} {response.text[:300]}")
 
-    statuses = await asyncio.gather(*(comment(index) for index in range(COMMENTS)))
-    assert set(statuses) == {200}
     TRIED.append("10,000 comments")
+    await asyncio.gather(*(comment(index) for index in range(COMMENTS)))
+    assert not refused, refused[0]
 
     timeline = await stack.ok("GET", f"/incidents/{number}/timeline")
     texts = [entry["details"]["text"] for entry in timeline if entry["kind"] == "comment"]
@@ -340,6 +349,13 @@ NOT_JSON: list[tuple[list[str], str]] = [
     (["--name", "pend", "--input", "", "--input-meta", "encoding=binary/null"], "body"),
 ]
 
+# Events for the typed handlers; what is wrong with each is for the workflow to say.
+BAD_EVENTS: list[tuple[list[str], str]] = [
+    (["--name", "vendor_update", "--input", '{"x": 1}'], ""),
+    (["--name", "alert", "--input", '{"action": "explode"}'], ""),
+    (["--name", "child_linked", "--input", "42"], ""),
+]
+
 
 async def test_malformed_signals_are_recorded_as_rejected(
     stack: Stack, dev_env: WorkflowEnvironment, caller: str
@@ -357,6 +373,18 @@ async def test_signals_that_are_not_json_are_recorded_as_rejected(
     stack: Stack, dev_env: WorkflowEnvironment, caller: str
 ) -> None:
     await signals_are_rejected(stack, dev_env, caller, NOT_JSON)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workflows/incident.py: the SDK drops a signal whose payload its typed handler cannot "
+    "decode (vendor_update, alert, child_linked...) before workflow code sees it: nothing is "
+    "recorded as rejected",
+)
+async def test_malformed_event_signals_are_recorded_as_rejected(
+    stack: Stack, dev_env: WorkflowEnvironment, caller: str
+) -> None:
+    await signals_are_rejected(stack, dev_env, caller, BAD_EVENTS)
 
 
 async def signals_are_rejected(
@@ -406,3 +434,34 @@ async def no_workflow_task_failed(env: WorkflowEnvironment, number: str) -> None
     if failed:
         await handle.terminate("a signal failed its workflow task")
     assert not failed, failed[0]
+
+
+async def test_bodies_read_by_hand_are_checked_like_the_others(stack: Stack) -> None:
+    """POST /known-errors reads its body itself (its model depends on a query parameter)."""
+    raw = [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe", b"{", b"null", b"[]", b'"x"', b"{}"]
+    for content in raw:
+        TRIED.append(f"POST /known-errors {content[:20]!r}")
+        response = await stack.call(
+            "POST", "/known-errors", content=content, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, (content[:20], response.text[:300])
+        assert response.json()["problems"], response.text
+
+
+async def test_alert_details_are_bounded(stack: Stack, caller: str) -> None:
+    alert = {"source": "bad-input", "dedup_key": caller, "action": "trigger", "summary": "Disk"}
+    for details in ({"blob": "x" * 3_000_000}, {f"k{index}": "v" * 100 for index in range(2000)}):
+        await rejected(
+            stack, "POST", "/alerts", "details", json=alert | {"details": details}, who="monitoring"
+        )
+    nested: Any = "bottom"
+    for _ in range(200):
+        nested = {"down": nested}
+    await rejected(
+        stack, "POST", "/alerts", "details", json=alert | {"details": nested}, who="monitoring"
+    )
+    within = {"labels": {"host": "db01", "tags": ["a", {"b": [1, 2, None]}]}, "value": 97.5}
+    created = await stack.ok(
+        "POST", "/alerts", "monitoring", status=201, json=alert | {"details": within}
+    )
+    assert created["created"] is True

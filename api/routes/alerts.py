@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -20,6 +21,8 @@ from workflows.relations import AlertEvent
 
 router = APIRouter(tags=["alerts"])
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+DETAILS_MAX = 64_000
+DETAILS_DEPTH = 32
 
 
 class AlertIn(Strict):
@@ -29,13 +32,36 @@ class AlertIn(Strict):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
     severity: Key = Field(default="error", description="a key of the policy's [alerts].severity")
     service: Key | None = None
-    details: dict[str, Any] = {}
+    details: dict[str, Any] = Field(
+        default={},
+        description=f"free-form: {DETAILS_MAX:,} characters as JSON, {DETAILS_DEPTH} levels deep",
+    )
+
+    @field_validator("details")
+    @classmethod
+    def _bounded(cls, details: dict[str, Any]) -> dict[str, Any]:
+        # The alert rides in workflow payloads, which Temporal caps (2 MB a blob) and the
+        # workflow's JSON decoder reads only so deep (200 levels).
+        if _deeper_than(details, DETAILS_DEPTH):
+            raise ValueError(f"at most {DETAILS_DEPTH} levels deep")
+        if len(json.dumps(details, ensure_ascii=False, default=str)) > DETAILS_MAX:
+            raise ValueError(f"at most {DETAILS_MAX:,} characters as JSON")
+        return details
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    if levels < 0:
+        return True
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    )
+    return any(_deeper_than(child, levels - 1) for child in children)
 
 
 @router.post(
     "/alerts",
     response_model=AlertOutcome,
-    responses=documented(401, 403, 404, 422, 503),
+    responses=documented(401, 403, 404, 422, 429, 503),
 )
 async def receive_alert(
     alert: AlertIn,

@@ -132,7 +132,7 @@ def _action_route(action: Action, body_model: type[BaseModel], method: str, path
         description=(rule.request.__doc__ or "")
         + "\n\nRoles: agent, manager, automation, admin"
         + ("; requesters on their own incidents." if action in REQUESTER_ACTIONS else "."),
-        responses=documented(403, 404, 409),
+        responses=documented(403, 404, 409, 429),
     )
 
 

@@ -225,7 +225,7 @@ async def _json_body(request: Request) -> Any:
         return {}
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
         error = {"type": "json_invalid", "loc": ("body",), "msg": "not valid JSON", "input": None}
         raise RequestValidationError([error]) from None
 
