@@ -364,11 +364,6 @@ async def test_malformed_signals_are_recorded_as_rejected(
 
 
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/incident.py _decode_payload trusts from_payload to return the model: "
-    "a binary/plain payload comes back as bytes and fails the workflow task",
-)
 async def test_signals_that_are_not_json_are_recorded_as_rejected(
     stack: Stack, dev_env: WorkflowEnvironment, caller: str
 ) -> None:

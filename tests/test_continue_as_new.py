@@ -36,6 +36,7 @@ async def small_history_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_log_level="error",
         dev_server_extra_args=[
             "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=60",
+            "--dynamic-config-value", "history.maxTotalUpdates=60",
         ],
     )  # fmt: skip
     yield env
@@ -98,4 +99,31 @@ async def test_status_updates_run_across_runs_with_the_whole_state(
             latest, "resolve", resolution_code="fixed", resolution_notes="Back to normal"
         )
         assert resolved.status == Status.RESOLVED
+    await store.dispose()
+
+
+@pytest.mark.slow
+async def test_a_stream_of_updates_continues_as_new_before_the_update_limit(
+    small_history_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Temporal refuses updates past `history.maxTotalUpdates` in one run (2,000 by default;
+    60 here): a busy incident must move to a new run before that, never wedge."""
+    env = small_history_env
+    store = RecordStore(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
+    await store.create_schema()
+    queue = f"updates-{uuid.uuid4()}"
+    async with build_worker(env.client, queue, store):
+        handle = await start(env.client, queue, new_incident())
+        for index in range(150):
+            await act(handle, "comment", text=f"comment {index}")
+        runs = [wf async for wf in env.client.list_workflows(f'WorkflowId="{handle.id}"')]
+        assert len(runs) >= 3
+        number = (await act(handle, "assign", group="desk", assignee="sam")).number
+        window = await env.client.get_workflow_handle(handle.id).query(
+            "timeline_window", result_type=TimelineWindow
+        )
+        stored = await store.get_timeline(number)
+        merged = stored[: window.offset] + window.entries
+        texts = [e.details["text"] for e in merged if e.kind == "comment"]
+        assert texts == [f"comment {index}" for index in range(150)]
     await store.dispose()

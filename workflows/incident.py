@@ -204,7 +204,11 @@ class IncidentWorkflow:
         due = self._next_due()
 
         def rearm() -> bool:
-            return self.state.status in domain.FINAL or self._next_due() != due
+            return (
+                self.state.status in domain.FINAL
+                or self._next_due() != due
+                or workflow.info().is_continue_as_new_suggested()
+            )
 
         if due is None:
             await workflow.wait_condition(rearm)
@@ -309,12 +313,11 @@ class IncidentWorkflow:
         workflow.set_current_details(presentation.current_details(self.state, workflow.now()))
 
     async def _continue_as_new(self, recorder: asyncio.Task[None]) -> None:
+        # Not waiting for the recorder: a steady stream of updates would keep it behind for
+        # ever, until Temporal refuses updates. The state says what is recorded, the next
+        # run's recorder carries on from there (its writes are idempotent).
         await workflow.wait_condition(
-            lambda: (
-                workflow.all_handlers_finished()
-                and self._effects_running == 0
-                and self.state.recorded_version >= self.state.version
-            )
+            lambda: workflow.all_handlers_finished() and self._effects_running == 0
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
@@ -324,14 +327,16 @@ def _decode_payload(args: Sequence[RawValue], model: type[ActionRequest]) -> Act
     try:
         if not args:
             return model()
-        decoded: ActionRequest = workflow.payload_converter().from_payload(args[0].payload, model)
-        return decoded
+        decoded = workflow.payload_converter().from_payload(args[0].payload, model)
     except ValidationError as error:
         issue = error.errors()[0]
         field = ".".join(str(part) for part in issue["loc"]) or "body"
         raise domain.invalid_request(field, issue["msg"]) from None
     except Exception as error:  # a payload that is not JSON at all
         raise domain.invalid_request("body", f"not a valid {model.__name__}: {error}") from None
+    if not isinstance(decoded, model):  # binary/plain or binary/null: bytes or None, not JSON
+        raise domain.invalid_request("body", f"not a JSON {model.__name__}")
+    return decoded
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:
