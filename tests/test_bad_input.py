@@ -266,12 +266,6 @@ COMMENTS = 10_000
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/incident.py: after 2,000 updates Temporal refuses more (maxTotalUpdates); "
-    "it suggests continue-as-new at 90%, but the run loop never gets to it while updates keep "
-    "coming, and nothing wakes it once they are refused",
-)
 async def test_ten_thousand_comments_each_land_once(stack: Stack, caller: str) -> None:
     number = (await create(stack, caller))["number"]
     gate, refused = asyncio.Semaphore(20), []

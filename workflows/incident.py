@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -289,13 +289,18 @@ class IncidentWorkflow:
                 timeline_start=state.recorded_timeline,
                 new_entries=state.timeline[first:],
             )
-            await workflow.execute_local_activity(
-                UPSERT_RECORD,
-                record,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=RECORD_RETRY,
-                summary=f"record {state.number} ({state.status})",
-            )
+            try:
+                await workflow.execute_local_activity(
+                    UPSERT_RECORD,
+                    record,
+                    start_to_close_timeout=timedelta(seconds=10),
+                    retry_policy=RECORD_RETRY,
+                    summary=f"record {state.number} ({state.status})",
+                )
+            except ActivityError as stopped:
+                if isinstance(stopped.cause, CancelledError):
+                    return  # continuing as new: the next run's recorder takes over
+                raise
             state.recorded_version, state.recorded_timeline = version, upto
             domain.trim_timeline(state)
 
