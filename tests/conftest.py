@@ -65,6 +65,14 @@ async def store(tmp_path: Path) -> AsyncIterator[RecordStore]:
     await records.dispose()
 
 
+@pytest_asyncio.fixture(autouse=True)
+async def no_orphan_workflows() -> AsyncIterator[None]:
+    """End what a test started: on the time-skipping server an open workflow whose worker is
+    gone holds every later time skip, so one forgotten incident fails unrelated tests."""
+    yield
+    await end_all_started()
+
+
 @pytest.fixture
 def task_queue() -> str:
     return f"incidents-{uuid.uuid4()}"
