@@ -22,9 +22,11 @@ from workflows.search_attributes import ALL_KEYS  # noqa: E402
 BIN = Path(sys.executable).parent
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: timers jump forward instead of being waited for."""
+    """The time-skipping test server: timers jump forward instead of being waited for.
+    One per test module: its time only moves forward, and one long session of skipping
+    has been seen to kill it (h2 errors) and every timer test after it."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,
