@@ -398,7 +398,7 @@ def _resolve(state: IncidentState, request: ActionRequest, now: datetime) -> dic
     return _request_details(request)
 
 
-def _reopen(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
+def _reopened(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
     assert isinstance(request, ReopenRequest)
     state.reopen_count += 1
     previous = {
@@ -567,7 +567,7 @@ EFFECTS: dict[Action, Callable[[IncidentState, ActionRequest, datetime], dict[st
     Action.PEND: _pend,
     Action.RESUME: _resume,
     Action.RESOLVE: _resolve,
-    Action.REOPEN: _reopen,
+    Action.REOPEN: _reopened,
     Action.CLOSE: _close,
     Action.CANCEL: _cancel,
     Action.ESCALATE: _escalate,
