@@ -11,7 +11,9 @@ WORKDIR /app
 
 # Only what the service needs: no .venv, .data or dev tokens from the build context.
 COPY pyproject.toml ./
-COPY *.py ./
+COPY worker.py ./
+COPY core/ core/
+COPY domain/ domain/
 COPY workflows/ workflows/
 COPY activities/ activities/
 COPY api/ api/
@@ -22,7 +24,7 @@ RUN pip install . \
     && mkdir -p /var/lib/incidentflow \
     && chown incidentflow /var/lib/incidentflow
 
-# Explicit paths: settings.py's defaults are relative to the source tree.
+# Explicit paths: core/settings.py's defaults are relative to the source tree.
 ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
     INCIDENTFLOW_POLICY_FILE=/app/policy/default.toml \
     INCIDENTFLOW_TOKENS_FILE=/etc/incidentflow/tokens.toml

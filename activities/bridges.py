@@ -8,7 +8,7 @@ from typing import Protocol
 import structlog
 from temporalio import activity
 
-from workflows.effects import BridgeInfo, BridgeRequest
+from domain.effects import BridgeInfo, BridgeRequest
 
 log = structlog.get_logger()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from domain.kedb import KnownErrorQuery, Problem, ProblemProposal
+from domain.models import KnownErrorMatch
 from recordstore import RecordStore
 from recordstore.known_errors import KnownErrorStore
 from recordstore.problems import ProblemStore
-from workflows.kedb import KnownErrorQuery, Problem, ProblemProposal
-from workflows.models import KnownErrorMatch
 
 
 class KnownErrorActivities:

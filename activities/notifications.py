@@ -25,8 +25,8 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.notifications import Delivery
-from workflows.policy import NotificationChannel, Policy
+from domain.notifications import Delivery
+from domain.policy import NotificationChannel, Policy
 
 log = structlog.get_logger()
 

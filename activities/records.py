@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from domain.models import IncidentRecord
 from recordstore import RecordStore
-from workflows.models import IncidentRecord
 
 
 class RecordActivities:

@@ -14,11 +14,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import raise_for_status
+from domain.calendar import TWENTY_FOUR_SEVEN, parse_duration
+from domain.policy import Policy, VendorPolicy
+from domain.vendors import VendorTicketRequest, VendorTicketResult
 from recordstore import RecordStore
 from recordstore.vendor_tickets import link_vendor_ticket
-from workflows.calendar import TWENTY_FOUR_SEVEN, parse_duration
-from workflows.policy import Policy, VendorPolicy
-from workflows.vendors import VendorTicketRequest, VendorTicketResult
 
 log = structlog.get_logger()
 

@@ -14,10 +14,10 @@ from api import errors
 from api.auth import TokenBook
 from api.deps import Services
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
-from logconfig import configure_logging
+from core.logconfig import configure_logging
+from core.settings import Settings, get_settings, load_policy
+from core.temporal_client import connect
 from recordstore import RecordStore
-from settings import Settings, get_settings, load_policy
-from temporal_client import connect
 
 log = structlog.get_logger()
 REQUESTS = Counter("incidentflow_api_requests_total", "API requests", ["method", "route", "status"])

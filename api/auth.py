@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from workflows.models import Action
+from domain.models import Action
 
 
 class Role(StrEnum):

@@ -12,9 +12,9 @@ from temporalio.client import Client
 
 from api.auth import Principal, Role, TokenBook
 from api.errors import ApiError
+from core.settings import Settings
+from domain.policy import Policy
 from recordstore import RecordStore
-from settings import Settings
-from workflows.policy import Policy
 
 
 @dataclass

@@ -15,8 +15,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.lifecycle import INVALID_REQUEST, INVALID_TRANSITION
 from recordstore import IdempotencyConflict
-from workflows.domain import INVALID_REQUEST, INVALID_TRANSITION
 
 log = structlog.get_logger()
 

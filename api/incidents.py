@@ -20,9 +20,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import REQUESTER_ACTIONS, Principal, Role
 from api.deps import Services
 from api.errors import ApiError, not_found
-from temporal_client import start_incident, workflow_id
-from workflows import domain, sla
-from workflows.models import (
+from core.temporal_client import start_incident, workflow_id
+from domain import lifecycle, sla
+from domain.models import (
     Action,
     ActionRequest,
     IncidentCreate,
@@ -35,7 +35,7 @@ from workflows.models import (
     TimelineWindow,
     Visibility,
 )
-from workflows.sla import ClockStatus
+from domain.sla import ClockStatus
 
 log = structlog.get_logger()
 MAX_PARENT_DEPTH = 20
@@ -50,7 +50,7 @@ class IncidentDetail(IncidentView):
 
 def body_model(action: Action) -> type[BaseModel]:
     """The API body of an action: its request model without what the API fills in itself."""
-    request = domain.TRANSITIONS[action].request
+    request = lifecycle.TRANSITIONS[action].request
     fields: dict[str, Any] = {
         name: (info.annotation, info)
         for name, info in request.model_fields.items()
@@ -76,7 +76,7 @@ async def create(
     else:
         number, created = await services.store.allocate_number(), True
     now = datetime.now(UTC)
-    state = domain.open_incident(number, body, caller, principal.name, services.policy, now)
+    state = lifecycle.open_incident(number, body, caller, principal.name, services.policy, now)
     if not created:
         return visible(principal, await _replay(services, principal, state)), False
     try:
@@ -89,10 +89,10 @@ async def create(
     # The workflow records the same version itself; writing it here too makes the new
     # incident show in lists at once.
     await services.store.upsert_incident(
-        IncidentRecord(view=domain.view(state), timeline_start=0, new_entries=state.timeline)
+        IncidentRecord(view=lifecycle.view(state), timeline_start=0, new_entries=state.timeline)
     )
     log.info("incident created", incident=number, priority=state.priority.value, caller=caller)
-    return domain.view(state), True
+    return lifecycle.view(state), True
 
 
 async def _replay(services: Services, principal: Principal, state: IncidentState) -> IncidentView:
@@ -116,7 +116,7 @@ async def read(services: Services, principal: Principal, number: str) -> Inciden
     """The live view from the workflow; the record once the workflow has ended or is gone."""
     record = await services.store.get_incident(number)
     view: IncidentView | None = record
-    if record is None or record.status not in domain.FINAL:
+    if record is None or record.status not in lifecycle.FINAL:
         try:
             view = await handle_of(services, number).query("view", result_type=IncidentView)
         except RPCError as error:
@@ -142,7 +142,7 @@ def detail(services: Services, view: IncidentView) -> IncidentDetail:
 async def timeline(services: Services, principal: Principal, number: str) -> list[TimelineEntry]:
     view = await read(services, principal, number)
     entries = await services.store.get_timeline(number)
-    if view.status not in domain.FINAL:
+    if view.status not in lifecycle.FINAL:
         # Entries before the window's offset are all recorded; the window has the newest.
         live = await handle_of(services, number).query(
             "timeline_window", result_type=TimelineWindow
@@ -171,7 +171,7 @@ async def transition(
         raise ApiError(403, "post-incident reviews are written by managers")
     await _check_references(services, principal, number, action, body)
     request_id = key or str(uuid.uuid4())
-    request = domain.TRANSITIONS[action].request(
+    request = lifecycle.TRANSITIONS[action].request(
         **body.model_dump(exclude_unset=True), actor=principal.name, request_id=request_id
     )
     handle = handle_of(services, number)
@@ -280,7 +280,7 @@ async def _check_references(
             parent = await read(services, principal, parent_number)
         except ApiError:
             raise _unprocessable("parent", f"no incident {parent_number}") from None
-        if parent.status not in domain.OPEN:
+        if parent.status not in lifecycle.OPEN:
             raise _unprocessable("parent", f"{parent_number} is {parent.status}, not open")
         ancestor, seen = parent, 0
         while ancestor.parent and seen < MAX_PARENT_DEPTH:
@@ -294,7 +294,7 @@ def _unprocessable(field: str, message: str) -> ApiError:
 
 
 def domain_conflict(view: IncidentView, action: Action) -> ApiError:
-    error = domain.invalid_transition(view.status, action)
+    error = lifecycle.invalid_transition(view.status, action)
     return ApiError(409, error.message, state=view.status.value, allowed_actions=[])
 
 

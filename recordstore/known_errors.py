@@ -23,6 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.kedb import (
+    KnownError,
+    KnownErrorFields,
+    KnownErrorQuery,
+    KnownErrorsPage,
+    KnownErrorStatus,
+)
+from domain.models import KnownErrorMatch
 from recordstore.schema import (
     KNOWN_ERROR_COUNTER,
     KNOWN_ERROR_TSVECTOR,
@@ -31,14 +39,6 @@ from recordstore.schema import (
     known_errors,
 )
 from recordstore.store import RecordStore, _insert
-from workflows.kedb import (
-    KnownError,
-    KnownErrorFields,
-    KnownErrorQuery,
-    KnownErrorsPage,
-    KnownErrorStatus,
-)
-from workflows.models import KnownErrorMatch
 
 Matches = list[KnownErrorMatch]
 

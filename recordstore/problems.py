@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from domain.kedb import Problem, ProblemProposal, ProblemsPage
 from recordstore.known_errors import bump_counter, decode_id_cursor, encode_id_cursor
 from recordstore.schema import PROBLEM_COUNTER, problems
 from recordstore.store import RecordStore, _insert
-from workflows.kedb import Problem, ProblemProposal, ProblemsPage
 
 
 class _AlreadyProposed(Exception):

@@ -31,10 +31,10 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.models import Status
+from domain.policy import Priority
 from recordstore.schema import incidents
 from recordstore.store import RecordStore
-from workflows.models import Status
-from workflows.policy import Priority
 
 NONE = "(none)"  # the dimension of incidents without a category or an assignment group
 RESOLVED_PAUSE = "resolved"  # the resolution clock's pause reason while the incident is resolved

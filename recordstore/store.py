@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from domain.models import IncidentRecord, IncidentsPage, IncidentView, Status, TimelineEntry
 from recordstore.schema import (
     INCIDENT_COUNTER,
     counters,
@@ -31,7 +32,6 @@ from recordstore.schema import (
     metadata,
     timeline_entries,
 )
-from workflows.models import IncidentRecord, IncidentsPage, IncidentView, Status, TimelineEntry
 
 NUMBER_PATTERN = re.compile(r"^INC\d{7}$")
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -1,4 +1,4 @@
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.support.postgres"]
 
 import sys  # noqa: E402
 import uuid  # noqa: E402
@@ -13,11 +13,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from domain.search_attributes import ALL_KEYS  # noqa: E402
 from recordstore import RecordStore  # noqa: E402
-from tests.apistack import Stack, api_stack, stack_settings  # noqa: E402
-from tests.factories import end_all_started  # noqa: E402
+from tests.support.apistack import Stack, api_stack, stack_settings  # noqa: E402
+from tests.support.factories import end_all_started  # noqa: E402
 from worker import build_worker  # noqa: E402
-from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

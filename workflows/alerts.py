@@ -17,12 +17,12 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from workflows import domain, presentation
-    from workflows.effects import INCIDENT_CLOSED_SIGNAL, IncidentClosed, incident_workflow_id
+    from domain import lifecycle, presentation
+    from domain.effects import INCIDENT_CLOSED_SIGNAL, IncidentClosed, incident_workflow_id
+    from domain.models import Channel, IncidentCreate
+    from domain.policy import Policy
+    from domain.relations import AlertEvent, alert_info
     from workflows.incident import IncidentWorkflow
-    from workflows.models import Channel, IncidentCreate
-    from workflows.policy import Policy
-    from workflows.relations import AlertEvent, alert_info
 
 ALERT_UPDATE = "alert"
 ALLOCATE_NUMBER = "allocate_incident_number"
@@ -77,10 +77,10 @@ class AlertWorkflow:
     @alert.validator
     def _validate(self, event: AlertEvent) -> None:
         if event.action not in ACTIONS:
-            raise domain.invalid_request("action", f"use one of {', '.join(ACTIONS)}")
+            raise lifecycle.invalid_request("action", f"use one of {', '.join(ACTIONS)}")
         if event.action == "trigger" and event.severity not in self._policy.alerts.severity:
             known = ", ".join(self._policy.alerts.severity)
-            raise domain.invalid_request("severity", f"unknown severity (known: {known})")
+            raise lifecycle.invalid_request("severity", f"unknown severity (known: {known})")
 
     @workflow.signal(name=INCIDENT_CLOSED_SIGNAL)
     def incident_closed(self, event: IncidentClosed) -> None:
@@ -100,7 +100,7 @@ class AlertWorkflow:
             service=event.service,
             channel=Channel.MONITORING,
         )
-        state = domain.open_incident(
+        state = lifecycle.open_incident(
             number, create, event.source, event.source, self._policy, workflow.now()
         )
         state.alert = alert_info(event)

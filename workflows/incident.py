@@ -2,7 +2,7 @@
 
 Transitions arrive as Updates (API callers get the new view or a rejection) or as Signals
 (automation; an invalid one is recorded as rejected). Both are dynamic handlers keyed by the
-action name, decoded and checked against the one transition table in `workflows.domain`.
+action name, decoded and checked against the one transition table in `domain.lifecycle`.
 Events from linked incidents, alert routers and vendors arrive as named signals.
 """
 
@@ -20,8 +20,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
-    from workflows import domain, effects, presentation, relations, timers
-    from workflows.models import (
+    from domain import effects, lifecycle, presentation, relations, timers
+    from domain.models import (
         Action,
         ActionRequest,
         IncidentRecord,
@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         TimelineWindow,
     )
-    from workflows.vendors import VendorUpdate
+    from domain.vendors import VendorUpdate
 
 UPSERT_RECORD = "upsert_incident_record"
 REMEMBERED_REQUEST_IDS = 500
@@ -56,20 +56,20 @@ class IncidentWorkflow:
     async def run(self, state: IncidentState) -> IncidentView:
         self._after_change(None)
         recorder = asyncio.create_task(self._record_changes())
-        while self.state.status not in domain.FINAL:
+        while self.state.status not in lifecycle.FINAL:
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new(recorder)
             await self._wait_for_change_or_due_event()
         await workflow.wait_condition(lambda: self._effects_running == 0)
         await recorder
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return domain.view(self.state)
+        return lifecycle.view(self.state)
 
     # --- reads ----------------------------------------------------------------------------
 
     @workflow.query
     def view(self) -> IncidentView:
-        return domain.view(self.state)
+        return lifecycle.view(self.state)
 
     @workflow.query
     def timeline(self) -> list[TimelineEntry]:
@@ -87,15 +87,15 @@ class IncidentWorkflow:
         action, request = self._decode(name, args)
         if not self._seen(request):
             self._catch_up()
-            domain.apply(self.state, action, request, workflow.now())
+            lifecycle.apply(self.state, action, request, workflow.now())
             self._after_change(request)
-        return domain.view(self.state)
+        return lifecycle.view(self.state)
 
     @transition.validator
     def _validate_transition(self, name: str, args: Sequence[RawValue]) -> None:
         action, request = self._decode(name, args)
         if not self._seen(request):
-            domain.check(self.state, action, request)
+            lifecycle.check(self.state, action, request)
 
     @workflow.signal(dynamic=True)
     def transition_signal(self, name: str, args: Sequence[RawValue]) -> None:
@@ -104,7 +104,7 @@ class IncidentWorkflow:
             if self._seen(request):
                 return
             self._catch_up()
-            domain.apply(self.state, action, request, workflow.now())
+            lifecycle.apply(self.state, action, request, workflow.now())
         except ApplicationError as rejection:
             self._reject(name, rejection)
             return
@@ -114,8 +114,8 @@ class IncidentWorkflow:
         try:
             action = Action(name.replace("-", "_"))
         except ValueError:
-            raise domain.invalid_request("action", f"unknown action '{name}'") from None
-        request = _decode_payload(args, domain.TRANSITIONS[action].request)
+            raise lifecycle.invalid_request("action", f"unknown action '{name}'") from None
+        request = _decode_payload(args, lifecycle.TRANSITIONS[action].request)
         update = workflow.current_update_info()
         if request.request_id is None and update is not None:
             request = request.model_copy(update={"request_id": update.id})
@@ -127,7 +127,7 @@ class IncidentWorkflow:
 
     def _reject(self, name: str, rejection: ApplicationError) -> None:
         details = _rejection(name, rejection)
-        domain.record(self.state, workflow.now(), "automation", "rejected", details=details)
+        lifecycle.record(self.state, workflow.now(), "automation", "rejected", details=details)
         workflow.logger.warning(
             "signal rejected", extra={"action": name, "error": rejection.message}
         )
@@ -205,7 +205,7 @@ class IncidentWorkflow:
 
         def rearm() -> bool:
             return (
-                self.state.status in domain.FINAL
+                self.state.status in lifecycle.FINAL
                 or self._next_due() != due
                 or workflow.info().is_continue_as_new_suggested()
             )
@@ -228,7 +228,7 @@ class IncidentWorkflow:
         while state.dispatched_timeline < state.timeline_offset + len(state.timeline):
             seq = state.dispatched_timeline
             state.dispatched_timeline += 1
-            entry = domain.entry_at(state, seq)
+            entry = lifecycle.entry_at(state, seq)
             self._count(entry)
             for effect in effects.effects_for(state, entry, seq):
                 self._launch(effect)
@@ -278,14 +278,14 @@ class IncidentWorkflow:
         state = self.state
         while True:
             await workflow.wait_condition(
-                lambda: state.recorded_version < state.version or state.status in domain.FINAL
+                lambda: state.recorded_version < state.version or state.status in lifecycle.FINAL
             )
             if state.recorded_version >= state.version:
                 return
             version, upto = state.version, state.timeline_offset + len(state.timeline)
             first = state.recorded_timeline - state.timeline_offset
             record = IncidentRecord(
-                view=domain.view(state),
+                view=lifecycle.view(state),
                 timeline_start=state.recorded_timeline,
                 new_entries=state.timeline[first:],
             )
@@ -302,7 +302,7 @@ class IncidentWorkflow:
                     return  # continuing as new: the next run's recorder takes over
                 raise
             state.recorded_version, state.recorded_timeline = version, upto
-            domain.trim_timeline(state)
+            lifecycle.trim_timeline(state)
 
     def _publish(self) -> None:
         """Keep the search attributes and the UI's current details in step with the state."""
@@ -336,11 +336,11 @@ def _decode_payload(args: Sequence[RawValue], model: type[ActionRequest]) -> Act
     except ValidationError as error:
         issue = error.errors()[0]
         field = ".".join(str(part) for part in issue["loc"]) or "body"
-        raise domain.invalid_request(field, issue["msg"]) from None
+        raise lifecycle.invalid_request(field, issue["msg"]) from None
     except Exception as error:  # a payload that is not JSON at all
-        raise domain.invalid_request("body", f"not a valid {model.__name__}: {error}") from None
+        raise lifecycle.invalid_request("body", f"not a valid {model.__name__}: {error}") from None
     if not isinstance(decoded, model):  # binary/plain or binary/null: bytes or None, not JSON
-        raise domain.invalid_request("body", f"not a JSON {model.__name__}")
+        raise lifecycle.invalid_request("body", f"not a JSON {model.__name__}")
     return decoded
 
 

@@ -14,9 +14,8 @@ from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
 from api.deps import PrincipalDep, ServicesDep, require
 from api.errors import ApiError, documented, invalid_cursor
 from api.incidents import IncidentDetail
-from recordstore import IncidentFilter
-from workflows.domain import TRANSITIONS
-from workflows.models import (
+from domain.lifecycle import TRANSITIONS
+from domain.models import (
     Action,
     IncidentCreate,
     IncidentsPage,
@@ -24,7 +23,8 @@ from workflows.models import (
     Status,
     TimelineEntry,
 )
-from workflows.policy import Priority
+from domain.policy import Priority
+from recordstore import IncidentFilter
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=documented(401, 422, 503))
 

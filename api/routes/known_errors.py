@@ -15,8 +15,7 @@ from api import incidents
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import ApiError, documented, invalid_cursor, not_found
-from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
-from workflows.kedb import (
+from domain.kedb import (
     KNOWN_ERROR_ID,
     KnownError,
     KnownErrorCreate,
@@ -25,7 +24,8 @@ from workflows.kedb import (
     KnownErrorsPage,
     KnownErrorStatus,
 )
-from workflows.models import IncidentView, KnownErrorMatch, ResolutionCode, Status
+from domain.models import IncidentView, KnownErrorMatch, ResolutionCode, Status
+from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
 
 router = APIRouter(
     prefix="/known-errors", tags=["known errors"], responses=documented(401, 403, 422)

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import ApiError, documented, invalid_cursor
+from domain.kedb import PROBLEM_ID, Problem, ProblemsPage
 from recordstore.problems import ProblemStore
-from workflows.kedb import PROBLEM_ID, Problem, ProblemsPage
 
 router = APIRouter(prefix="/problems", tags=["problems"], responses=documented(401, 403, 422))
 

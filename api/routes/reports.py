@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import documented
+from domain.policy import Priority
 from recordstore.reports import ReportQuery, SummaryReport, summary
-from workflows.policy import Priority
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=documented(401, 403, 422))
 

@@ -11,9 +11,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import ApiError, documented
+from core.temporal_client import workflow_id
+from domain.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
 from recordstore.vendor_tickets import number_for_vendor_ticket
-from temporal_client import workflow_id
-from workflows.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
 

@@ -1,0 +1,379 @@
+"""Pydantic models shared by the workflow, the activities, the API and the tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.policy import Policy, Priority
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32_000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Level = Annotated[int, Field(ge=1, le=3, description="1 high, 2 medium, 3 low")]
+IncidentNumber = Annotated[str, StringConstraints(pattern=r"^INC\d{7}$")]
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELED = "canceled"
+
+
+class Action(StrEnum):
+    ASSIGN = "assign"
+    START = "start"
+    PEND = "pend"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    CLOSE = "close"
+    CANCEL = "cancel"
+    ESCALATE = "escalate"
+    UPDATE = "update"
+    COMMENT = "comment"
+    DECLARE_MAJOR = "declare_major"
+    LINK_PARENT = "link_parent"
+    REVIEW = "review"
+    VENDOR_TICKET = "vendor_ticket"
+
+
+class Channel(StrEnum):
+    API = "api"
+    WEB = "web"
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+    MONITORING = "monitoring"
+
+
+class PendingReason(StrEnum):
+    AWAITING_CALLER = "awaiting_caller"
+    AWAITING_VENDOR = "awaiting_vendor"
+    AWAITING_PROBLEM = "awaiting_problem"
+    AWAITING_CHANGE = "awaiting_change"
+
+
+class ResolutionCode(StrEnum):
+    FIXED = "fixed"
+    WORKAROUND = "workaround"
+    KNOWN_ERROR = "known_error"
+    DUPLICATE = "duplicate"
+    NO_FAULT_FOUND = "no_fault_found"
+    AUTO_RESOLVED = "auto_resolved"
+
+
+class CloseCode(StrEnum):
+    CONFIRMED = "confirmed"
+    AUTO = "auto"
+
+
+class EscalationKind(StrEnum):
+    FUNCTIONAL = "functional"
+    HIERARCHICAL = "hierarchical"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    WORK_NOTE = "work_note"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+class IncidentCreate(Strict):
+    short_description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)
+    ]
+    description: LongText = ""
+    caller: Name | None = Field(default=None, description="defaults to the requester's own name")
+    impact: Level = 2
+    urgency: Level = 2
+    category: Name | None = None
+    subcategory: Name | None = None
+    service: Name | None = None
+    channel: Channel = Channel.API
+
+
+class ActionRequest(Strict):
+    """Common to every transition. The API sets actor and request_id; automation may send them."""
+
+    actor: Name = "automation"
+    request_id: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class AssignRequest(ActionRequest):
+    group: Name
+    assignee: Name | None = None
+
+
+class StartRequest(ActionRequest):
+    assignee: Name | None = Field(default=None, description="needed unless already assigned")
+
+
+class PendRequest(ActionRequest):
+    reason: PendingReason
+    note: Text = Field(description="what the caller is told")
+
+
+class ResumeRequest(ActionRequest):
+    note: Text | None = None
+
+
+class ResolveRequest(ActionRequest):
+    resolution_code: ResolutionCode
+    resolution_notes: Text
+    category: Name | None = None
+    subcategory: Name | None = None
+    known_error_id: Name | None = None
+    workaround: bool = False
+
+
+class ReopenRequest(ActionRequest):
+    reason: Text
+
+
+class CloseRequest(ActionRequest):
+    note: Text | None = None
+
+
+class CancelRequest(ActionRequest):
+    reason: Text
+
+
+class EscalateRequest(ActionRequest):
+    kind: EscalationKind
+    reason: Text
+
+
+class UpdateRequest(ActionRequest):
+    short_description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+        | None
+    ) = None
+    description: LongText | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    category: Name | None = None
+    subcategory: Name | None = None
+    service: Name | None = None
+    reason: Text | None = Field(default=None, description="required when the priority changes")
+
+
+class CommentRequest(ActionRequest):
+    text: Text
+    visibility: Visibility = Visibility.WORK_NOTE
+
+
+class DeclareMajorRequest(ActionRequest):
+    reason: Text
+
+
+class LinkParentRequest(ActionRequest):
+    parent: IncidentNumber
+
+
+class VendorTicketCreate(ActionRequest):
+    """Open a ticket with a vendor from the policy; retried calls never open two."""
+
+    vendor: Name
+    summary: Text
+
+
+class ReviewActionItem(Strict):
+    action: Text
+    owner: Name
+    due: date | None = None
+
+
+class ReviewRequest(ActionRequest):
+    """The post-incident review of a major incident: needed before it can close."""
+
+    summary: Text
+    highlights: list[Text] = Field(default=[], max_length=50)
+    root_cause: Text
+    lessons: Text
+    actions: list[ReviewActionItem] = Field(min_length=1, max_length=50)
+
+
+# --- state and views ----------------------------------------------------------------------
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    at: datetime
+    actor: str
+    kind: str
+    from_status: Status | None = Field(default=None, alias="from")
+    to_status: Status | None = Field(default=None, alias="to")
+    details: dict[str, Any] = {}
+
+
+class SlaClock(BaseModel):
+    """One SLA clock. Working time is counted on `calendar`; `elapsed_seconds` is what was used
+    before `running_since`, so a pause or a priority change never loses time already spent."""
+
+    name: str
+    target_seconds: float
+    calendar: str
+    elapsed_seconds: float = 0.0
+    running_since: datetime | None = None
+    paused_since: datetime | None = None
+    pause_reason: str | None = None
+    pause_seconds: dict[str, float] = {}
+    stopped_at: datetime | None = None
+    due_at: datetime | None = None
+    warnings_fired: list[float] = []
+    escalated: bool = False
+    breached_at: datetime | None = None
+
+
+class KnownErrorMatch(BaseModel):
+    """A known error suggested for an incident by the KEDB's full-text search."""
+
+    id: str
+    title: str
+    score: float
+    workaround: str | None = None
+
+
+class VendorTicket(BaseModel):
+    vendor: str
+    summary: str
+    request_key: str
+    ticket_id: str | None = None  # None until the vendor has answered
+    status: str = "requested"  # requested, open, ..., resolved; failed when the vendor refused
+    url: str | None = None
+    last_comment: str | None = None
+    opened_at: datetime
+    updated_at: datetime
+
+
+class PostIncidentReview(BaseModel):
+    summary: str
+    highlights: list[str]
+    root_cause: str
+    lessons: str
+    actions: list[ReviewActionItem]
+    by: str
+    at: datetime
+
+
+class AlertInfo(BaseModel):
+    """The monitoring alert an incident was opened for."""
+
+    source: str
+    dedup_key: str
+    severity: str
+    occurrences: int = 1
+    first_seen: datetime
+    last_seen: datetime
+
+
+class IncidentFields(BaseModel):
+    number: str
+    short_description: str
+    description: str = ""
+    caller: str
+    opened_by: str
+    impact: int
+    urgency: int
+    priority: Priority
+    category: str | None = None
+    subcategory: str | None = None
+    service: str | None = None
+    channel: Channel = Channel.API
+    status: Status
+    assignment_group: str | None = None
+    assignee: str | None = None
+    support_level: str = "L1"
+    major: bool = False
+    parent: str | None = None
+    children: list[str] = []
+    pending_reason: PendingReason | None = None
+    resolution_code: ResolutionCode | None = None
+    resolution_notes: str | None = None
+    known_error_id: str | None = None
+    workaround: bool = False
+    close_code: CloseCode | None = None
+    reopen_count: int = 0
+    reassignment_count: int = 0
+    escalation_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+    assigned_at: datetime | None = None
+    started_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    canceled_at: datetime | None = None
+    response_sla: SlaClock
+    resolution_sla: SlaClock
+    breached: bool = False
+    last_work_note: str | None = None
+    major_since: datetime | None = None
+    last_major_update_at: datetime | None = None
+    bridge_url: str | None = None
+    review: PostIncidentReview | None = None
+    review_reminded: bool = False
+    resolved_by_parent: bool = False
+    alert: AlertInfo | None = None
+    survey_invited: bool = False
+    suggestions: list[KnownErrorMatch] = []
+    vendor_tickets: list[VendorTicket] = []
+    problem_id: str | None = None
+    survey_score: int | None = None
+    survey_comment: str | None = None
+    version: int = 0
+
+
+class IncidentView(IncidentFields):
+    allowed_actions: list[Action] = []
+
+
+class IncidentState(IncidentFields):
+    """Everything the workflow knows: one model, so continue-as-new carries it whole."""
+
+    policy: Policy
+    timeline: list[TimelineEntry] = []
+    handled_request_ids: list[str] = []
+    recorded_version: int = 0
+    # Absolute timeline positions: entries before `timeline_offset` were recorded and handled,
+    # and only the record store keeps them, so the state stays small however long the life.
+    timeline_offset: int = 0
+    recorded_timeline: int = 0
+    dispatched_timeline: int = 0
+    bridge_requested: bool = False
+
+
+class TimelineWindow(BaseModel):
+    """The recent part of a timeline the workflow still holds; `offset` entries came before."""
+
+    offset: int
+    entries: list[TimelineEntry]
+
+
+class IncidentRecord(BaseModel):
+    """What the record store receives on every change: the view and the new timeline entries."""
+
+    view: IncidentView
+    timeline_start: int
+    new_entries: list[TimelineEntry]
+
+
+class IncidentsPage(BaseModel):
+    items: list[IncidentView]
+    next_cursor: str | None = None

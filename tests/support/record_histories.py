@@ -1,0 +1,204 @@
+"""Record workflow histories of full lifecycles into tests/histories/ for the replay test.
+
+Run once per release, BEFORE changing workflow code:
+`.venv/bin/python -m tests.support.record_histories`.
+The files of earlier releases stay; test_replay.py replays all of them against today's code,
+so a change that would break running incidents fails CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core.temporal_client import start_incident
+from domain.effects import alert_workflow_id
+from domain.lifecycle import open_incident
+from domain.models import IncidentCreate, IncidentView
+from domain.policy import parse_policy
+from domain.relations import AlertEvent
+from domain.search_attributes import ALL_KEYS
+from recordstore import RecordStore
+from worker import build_worker
+from workflows.alerts import ALERT_UPDATE, AlertOutcome, AlertStart, AlertWorkflow
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+POLICY = parse_policy(
+    """
+[sla.P3]
+response = "1s"
+resolution = "3s"
+calendar = "24x7"
+warn_at = [0.5]
+escalate_at = 0.7
+
+[closure]
+auto_close_after = "2s"
+calendar = "24x7"
+
+[major]
+update_interval = "1s"
+review_due = "1s"
+
+[notifications]
+retry_for = "2s"
+routes = { caller = ["hook"], assignee = ["hook"], stakeholders = ["hook"] }
+
+[notifications.channels.hook]
+type = "webhook"
+url = "http://127.0.0.1:9/unreachable"
+
+[tickets]
+retry_for = "2s"
+
+[vendors.acme]
+url = "http://127.0.0.1:9/unreachable"
+timeout = "1s"
+"""
+)
+REVIEW = {
+    "summary": "Outage",
+    "root_cause": "Expired certificate",
+    "lessons": "Monitor expiry",
+    "actions": [{"action": "Alert on expiry", "owner": "sam"}],
+}
+
+
+class Recorder:
+    def __init__(self, client: Client, store: RecordStore, queue: str) -> None:
+        self.client, self.store, self.queue = client, store, queue
+
+    async def open(self, **fields: Any) -> WorkflowHandle[Any, Any]:
+        number = await self.store.allocate_number()
+        create = IncidentCreate(
+            short_description=fields.pop("short_description", "Mail down"), **fields
+        )
+        state = open_incident(number, create, "alice", "alice", POLICY, datetime.now(UTC))
+        return await start_incident(self.client, self.queue, state)
+
+    async def act(self, handle: WorkflowHandle[Any, Any], action: str, **body: Any) -> IncidentView:
+        view: IncidentView = await handle.execute_update(action, body, result_type=IncidentView)
+        return view
+
+
+async def full_lifecycle(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    h = await r.open(category="email")
+    await h.signal("start", {"actor": "monitoring"})  # rejected: not assigned
+    await r.act(h, "assign", group="desk", assignee="sam")
+    await r.act(h, "update", category="network", reason="recategorised")
+    await r.act(h, "start")
+    await r.act(h, "comment", text="looking", visibility="work_note")
+    await r.act(h, "pend", reason="awaiting_vendor", note="RMA")
+    await r.act(h, "vendor_ticket", vendor="acme", summary="Replace the NIC")
+    await r.act(h, "resume")
+    await r.act(h, "escalate", kind="hierarchical", reason="VIP")
+    await r.act(h, "resolve", resolution_code="workaround", resolution_notes="Static IP")
+    await r.act(h, "reopen", reason="Back again")
+    await r.act(h, "resolve", resolution_code="fixed", resolution_notes="New NIC")
+    await asyncio.sleep(3)  # auto-close, notifications given up
+    return [h]
+
+
+async def timers_fire(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    h = await r.open()
+    await asyncio.sleep(4)  # warnings, escalation, breaches
+    await r.act(h, "assign", group="desk", assignee="sam")
+    await r.act(h, "cancel", reason="raised twice")
+    return [h]
+
+
+async def major_incident(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    h = await r.open(impact=1, urgency=1)
+    await r.act(h, "assign", group="desk", assignee="sam")
+    await asyncio.sleep(2.5)  # bridge, status updates
+    await r.act(h, "resolve", resolution_code="fixed", resolution_notes="ok")
+    await asyncio.sleep(1.5)  # review reminder
+    await r.act(h, "review", **REVIEW)
+    await r.act(h, "close")
+    return [h]
+
+
+async def parent_and_children(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    parent = await r.open(short_description="Core switch")
+    children = [await r.open(short_description=f"Floor {n}") for n in (1, 2)]
+    parent_number = (await parent.query("view", result_type=IncidentView)).number
+    for child in children:
+        await r.act(child, "link_parent", parent=parent_number)
+    await r.act(children[1], "assign", group="desk", assignee="sam")
+    await r.act(children[1], "resolve", resolution_code="fixed", resolution_notes="by hand")
+    await asyncio.sleep(0.5)
+    await r.act(parent, "assign", group="net", assignee="nina")
+    await r.act(parent, "resolve", resolution_code="fixed", resolution_notes="card")
+    await asyncio.sleep(0.5)
+    await r.act(parent, "reopen", reason="flapping")
+    await asyncio.sleep(0.5)
+    await r.act(parent, "cancel", reason="done elsewhere")
+    await children[0].signal("cancel", {"reason": "cleanup"})  # the other one auto-closes
+    return [parent, *children]
+
+
+async def alert_storm(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    key = f"db/{uuid.uuid4().hex[:6]}"
+    outcome: AlertOutcome | None = None
+    for action in ("trigger", "trigger", "acknowledge", "resolve"):
+        event = AlertEvent(source="prometheus", dedup_key=key, action=action, summary="CPU",
+                           severity="warning", received_at=datetime.now(UTC))  # fmt: skip
+        start = WithStartWorkflowOperation(  # an operation is used once
+            AlertWorkflow.run,
+            AlertStart(source="prometheus", dedup_key=key, policy=POLICY),
+            id=alert_workflow_id("prometheus", key),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            task_queue=r.queue,
+        )
+        outcome = await r.client.execute_update_with_start_workflow(
+            ALERT_UPDATE, event, start_workflow_operation=start, result_type=AlertOutcome
+        )
+    assert outcome is not None and outcome.incident is not None
+    incident = r.client.get_workflow_handle(f"incident-{outcome.incident}")
+    await asyncio.sleep(0.5)
+    await r.act(incident, "close")
+    return [incident, r.client.get_workflow_handle(alert_workflow_id("prometheus", key))]
+
+
+SCENARIOS = [full_lifecycle, timers_fire, major_incident, parent_and_children, alert_storm]
+
+
+async def main(release: str) -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL_KEYS,
+    )
+    scratch = Path(tempfile.mkdtemp())
+    store = RecordStore(f"sqlite+aiosqlite:///{scratch / 'records.db'}")
+    await store.create_schema()
+    queue = f"histories-{uuid.uuid4()}"
+    HISTORIES.mkdir(exist_ok=True)
+    async with build_worker(env.client, queue, store, policy=POLICY):
+        recorder = Recorder(env.client, store, queue)
+        for scenario in SCENARIOS:
+            handles = await scenario(recorder)
+            for index, handle in enumerate(handles):
+                await asyncio.wait_for(handle.result(), timeout=60)
+                history = await handle.fetch_history()
+                path = HISTORIES / f"{release}-{scenario.__name__}-{index}.json"
+                path.write_text(
+                    json.dumps({"workflow_id": handle.id, "history": json.loads(history.to_json())})
+                )
+                print(f"wrote {path}")  # noqa: T201
+    await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v0.1.0"))
