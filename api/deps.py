@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api.auth import Principal, Role, TokenBook
-from api.errors import ApiError
+from api.service.errors import Forbidden, Unauthorized
 from core.settings import Settings
 from domain.policy import Policy
 from recordstore import RecordStore
@@ -40,10 +40,10 @@ def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
-        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'")
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     principal = services.tokens.authenticate(credentials.credentials)
     if principal is None:
-        raise ApiError(401, "unknown or invalid bearer token")
+        raise Unauthorized("unknown or invalid bearer token")
     return principal
 
 
@@ -56,7 +56,7 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def check(principal: PrincipalDep) -> Principal:
         if not principal.has(*roles):
             allowed = ", ".join(role.value for role in (*roles, Role.ADMIN))
-            raise ApiError(403, f"{principal.name} may not do this; it needs one of: {allowed}")
+            raise Forbidden(f"{principal.name} may not do this; it needs one of: {allowed}")
         return principal
 
     return check

@@ -1,7 +1,9 @@
-"""The one place that maps failures to HTTP status codes and clear JSON bodies."""
+"""The one place that maps failures to HTTP status codes and clear JSON bodies: the service's
+named refusals (`api/service/errors.py`), and what Temporal, the record store and FastAPI raise."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -15,10 +17,22 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Refused,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
 from domain.lifecycle import INVALID_REQUEST, INVALID_TRANSITION
 from recordstore import IdempotencyConflict
 
 log = structlog.get_logger()
+RETRY_AFTER_UNAVAILABLE = 5
+RETRY_AFTER_BUSY = 1
 
 
 class FieldProblem(BaseModel):
@@ -39,40 +53,66 @@ class ErrorBody(BaseModel):
     retry_after_seconds: int | None = None
 
 
-DESCRIPTIONS = {
-    401: "no bearer token, or one that is not in the tokens file",
-    403: "the caller's role may not do this",
-    404: "unknown (a requester is told the same of another caller's incident)",
-    409: "not allowed in the current state: the body names the state and the allowed actions",
-    422: "bad input: `problems` names each field and what is wrong with it",
-    429: "too many changes to this incident at once; retry after `retry_after_seconds`",
-    503: "Temporal is unreachable; retry shortly",
+# Each refusal's status, and what the OpenAPI document says of it.
+STATUS: dict[type[Refused], tuple[HTTPStatus, str]] = {
+    Unauthorized: (
+        HTTPStatus.UNAUTHORIZED,
+        "no bearer token, or one that is not in the tokens file",
+    ),
+    Forbidden: (HTTPStatus.FORBIDDEN, "the caller's role may not do this"),
+    NotFound: (
+        HTTPStatus.NOT_FOUND,
+        "unknown (a requester is told the same of another caller's incident)",
+    ),
+    Conflict: (
+        HTTPStatus.CONFLICT,
+        "not allowed in the current state: the body names the state and the allowed actions",
+    ),
+    Unprocessable: (
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "bad input: `problems` names each field and what is wrong with it",
+    ),
+    TooManyRequests: (
+        HTTPStatus.TOO_MANY_REQUESTS,
+        "too many changes to this incident at once; retry after `retry_after_seconds`",
+    ),
+    Unavailable: (HTTPStatus.SERVICE_UNAVAILABLE, "Temporal is unreachable; retry shortly"),
 }
 
 
-def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses, all with the one ErrorBody schema."""
+def documented(*refusals: type[Refused]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these refusals, all with the one ErrorBody schema."""
     return {
-        status: {"model": ErrorBody, "description": DESCRIPTIONS[status]} for status in statuses
+        int(STATUS[refusal][0]): {"model": ErrorBody, "description": STATUS[refusal][1]}
+        for refusal in refusals
     }
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
+def status_of(refusal: type[Refused]) -> HTTPStatus:
+    return next(STATUS[kind][0] for kind in refusal.__mro__ if kind in STATUS)
 
 
-def not_found(number: str) -> ApiError:
-    return ApiError(404, f"incident {number} not found")
+def refusal_response(error: Refused) -> JSONResponse:
+    extra: dict[str, Any] = {}
+    match error:
+        case Conflict():
+            extra = {
+                "state": error.state,
+                "allowed_actions": error.allowed_actions,
+                "known_error_id": error.known_error_id,
+            }
+        case Unprocessable():
+            extra = {"problems": [{"field": error.field, "message": error.problem}]}
+        case TooManyRequests() | Unavailable():
+            extra = {"retry_after_seconds": error.retry_after_seconds}
+    response = _body(status_of(type(error)), error.message, **extra)
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
-def invalid_cursor() -> ApiError:
-    return ApiError(
-        422,
-        "cursor: not a cursor this API returned",
-        problems=[{"field": "cursor", "message": "invalid"}],
-    )
+async def _refused(request: Request, error: Refused) -> JSONResponse:
+    return refusal_response(error)
 
 
 def _body(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -99,66 +139,77 @@ def _problem(issue: dict[str, Any]) -> dict[str, str]:
 async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
     problems = [_problem(issue) for issue in error.errors()]
     message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    return _body(422, message, problems=problems)
+    return _body(status_of(Unprocessable), message, problems=problems)
 
 
-async def _api_error(request: Request, error: ApiError) -> JSONResponse:
-    return _body(error.status, error.message, **error.extra)
+def _workflow_failed() -> JSONResponse:
+    return _body(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "the incident workflow failed to apply the request"
+    )
 
 
 def application_error_response(error: ApplicationError) -> JSONResponse:
     details = error.details[0] if error.details and isinstance(error.details[0], dict) else {}
     if error.type == INVALID_TRANSITION:
-        return _body(
-            409,
-            error.message,
-            state=details.get("state"),
-            allowed_actions=details.get("allowed_actions"),
+        return refusal_response(
+            Conflict(
+                error.message,
+                state=details.get("state"),
+                allowed_actions=details.get("allowed_actions"),
+            )
         )
     if error.type == INVALID_REQUEST:
-        problem = {
-            "field": details.get("field", "body"),
-            "message": details.get("message", error.message),
-        }
-        return _body(422, error.message, problems=[problem])
+        field = details.get("field", "body")
+        problem = details.get("message", error.message)
+        return refusal_response(Unprocessable(field, problem, message=error.message))
     log.error("workflow failure", error=error.message, type=error.type)
-    return _body(500, "the incident workflow failed to apply the request")
+    return _workflow_failed()
 
 
 async def _update_failed(request: Request, error: WorkflowUpdateFailedError) -> JSONResponse:
     if isinstance(error.cause, ApplicationError):
         return application_error_response(error.cause)
-    return _body(500, "the incident workflow failed to apply the request")
+    return _workflow_failed()
 
 
 async def _http(request: Request, error: HTTPException) -> JSONResponse:
     # Starlette's own answers (no such route, method not allowed) in the API's error shape.
-    if error.status_code == 400:  # FastAPI's only 400: a body that is not even UTF-8 text
+    if error.status_code == HTTPStatus.BAD_REQUEST:  # FastAPI's only 400: a body not even UTF-8
         message = "not valid JSON: the body could not be decoded"
-        return _body(422, f"body: {message}", problems=[{"field": "body", "message": message}])
+        return refusal_response(Unprocessable("body", message))
     response = _body(error.status_code, str(error.detail))
     response.headers.update(error.headers or {})
     return response
 
 
+def _temporal_unreachable() -> JSONResponse:
+    return refusal_response(
+        Unavailable(
+            "Temporal is unreachable; try again shortly",
+            retry_after_seconds=RETRY_AFTER_UNAVAILABLE,
+        )
+    )
+
+
 async def _rpc(request: Request, error: RPCError) -> JSONResponse:
     if error.status == RPCStatusCode.NOT_FOUND:
-        return _body(404, "incident not found")
+        return refusal_response(NotFound("incident not found"))
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return _body(503, "Temporal is unreachable; try again shortly", retry_after_seconds=5)
+        return _temporal_unreachable()
     if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
         # A limit (updates in flight on one workflow, requests per second), not a fault.
-        response = _body(429, f"Temporal is busy: {error.message}", retry_after_seconds=1)
-        response.headers["Retry-After"] = "1"
-        return response
+        return refusal_response(
+            TooManyRequests(
+                f"Temporal is busy: {error.message}", retry_after_seconds=RETRY_AFTER_BUSY
+            )
+        )
     log.error("temporal error", status=error.status.name, error=str(error))
-    return _body(502, f"Temporal refused the request: {error.message}")
+    return _body(HTTPStatus.BAD_GATEWAY, f"Temporal refused the request: {error.message}")
 
 
 async def _idempotency(request: Request, error: IdempotencyConflict) -> JSONResponse:
-    problem = {"field": "Idempotency-Key", "message": "already used with a different request body"}
-    return _body(
-        422, "Idempotency-Key: already used with a different request body", problems=[problem]
+    return refusal_response(
+        Unprocessable("Idempotency-Key", "already used with a different request body")
     )
 
 
@@ -166,21 +217,24 @@ async def _runtime(request: Request, error: RuntimeError) -> JSONResponse:
     # The lazy Temporal client raises a bare RuntimeError when it cannot connect at all.
     if str(error).startswith("Failed client connect"):
         log.warning("temporal unreachable", error=str(error))
-        return _body(503, "Temporal is unreachable; try again shortly", retry_after_seconds=5)
+        return _temporal_unreachable()
     log.exception("unexpected error", exc_info=error)
-    return _body(500, "internal error")
+    return _body(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
 
 
 async def _database(request: Request, error: DBAPIError) -> JSONResponse:
     log.warning("record store unavailable", error=str(error.orig))
-    return _body(
-        503, "the record store is unavailable or busy; try again shortly", retry_after_seconds=5
+    return refusal_response(
+        Unavailable(
+            "the record store is unavailable or busy; try again shortly",
+            retry_after_seconds=RETRY_AFTER_UNAVAILABLE,
+        )
     )
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
-    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RPCError, _rpc)  # type: ignore[arg-type]

@@ -19,7 +19,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import REQUESTER_ACTIONS, Principal, Role
 from api.deps import Services
-from api.errors import ApiError, not_found
+from api.service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+    incident_not_found,
+)
 from core.temporal_client import start_incident, workflow_id
 from domain import lifecycle, sla
 from domain.models import (
@@ -82,8 +89,7 @@ async def create(
     try:
         await start_incident(services.client, services.settings.task_queue, state)
     except WorkflowAlreadyStartedError:
-        raise ApiError(
-            503,
+        raise Unavailable(
             f"{number} already exists in Temporal: the record store is behind Temporal's history",
         ) from None
     # The workflow records the same version itself; writing it here too makes the new
@@ -107,7 +113,7 @@ async def _replay(services: Services, principal: Principal, state: IncidentState
 def _caller_for(principal: Principal, body: IncidentCreate) -> str:
     if principal.requester_only:
         if body.caller not in (None, principal.name):
-            raise ApiError(403, "requesters raise incidents for themselves only; leave caller out")
+            raise Forbidden("requesters raise incidents for themselves only; leave caller out")
         return principal.name
     return body.caller or principal.name
 
@@ -123,7 +129,7 @@ async def read(services: Services, principal: Principal, number: str) -> Inciden
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
     if view is None or not _may_see(principal, view):
-        raise not_found(number)
+        raise incident_not_found(number)
     return view
 
 
@@ -163,12 +169,12 @@ async def transition(
 ) -> IncidentView:
     if principal.requester_only:
         if action not in REQUESTER_ACTIONS:
-            raise ApiError(403, f"requesters may not {action.value.replace('_', '-')} incidents")
+            raise Forbidden(f"requesters may not {action.value.replace('_', '-')} incidents")
         await read(services, principal, number)  # 404 unless it is their own
     elif not principal.has(Role.AGENT, Role.MANAGER, Role.AUTOMATION):
-        raise ApiError(403, f"{principal.name} may not change incidents")
+        raise Forbidden(f"{principal.name} may not change incidents")
     if action == Action.REVIEW and not principal.has(Role.MANAGER):
-        raise ApiError(403, "post-incident reviews are written by managers")
+        raise Forbidden("post-incident reviews are written by managers")
     await _check_references(services, principal, number, action, body)
     request_id = key or str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
@@ -182,8 +188,7 @@ async def transition(
                 action.value, request, id=request_id, result_type=IncidentView
             )
     except TimeoutError:
-        raise ApiError(
-            503,
+        raise Unavailable(
             f"{number} did not answer within {UPDATE_WAIT_SECONDS:.0f} s; the change may still "
             "apply: retry with the same Idempotency-Key",
             retry_after_seconds=5,
@@ -193,7 +198,7 @@ async def transition(
             raise
         ended = await services.store.get_incident(number)
         if ended is None or not _may_see(principal, ended):
-            raise not_found(number) from None
+            raise incident_not_found(number) from None
         raise domain_conflict(ended, action) from None
     return visible(principal, view)
 
@@ -233,14 +238,13 @@ async def answer_survey(
     has ended by then, so the answer goes straight onto the record."""
     view = await read(services, principal, number)
     if principal.name != view.caller:
-        raise ApiError(403, "only the incident's caller answers its survey")
+        raise Forbidden("only the incident's caller answers its survey")
     if view.status != Status.CLOSED or not view.survey_invited:
-        raise ApiError(
-            409, f"no survey is open for {number}", state=view.status.value, allowed_actions=[]
+        raise Conflict(
+            f"no survey is open for {number}", state=view.status.value, allowed_actions=[]
         )
     if view.survey_score is not None:
-        raise ApiError(
-            409,
+        raise Conflict(
             f"the survey of {number} is already answered",
             state=view.status.value,
             allowed_actions=[],
@@ -273,29 +277,25 @@ async def _check_references(
         vendor = getattr(body, "vendor", "")
         if vendor not in services.policy.vendors:
             known = ", ".join(services.policy.vendors) or "none configured"
-            raise _unprocessable("vendor", f"unknown vendor '{vendor}' (known: {known})")
+            raise Unprocessable("vendor", f"unknown vendor '{vendor}' (known: {known})")
     if action == Action.LINK_PARENT:
         parent_number = getattr(body, "parent", "")
         try:
             parent = await read(services, principal, parent_number)
-        except ApiError:
-            raise _unprocessable("parent", f"no incident {parent_number}") from None
+        except NotFound:
+            raise Unprocessable("parent", f"no incident {parent_number}") from None
         if parent.status not in lifecycle.OPEN:
-            raise _unprocessable("parent", f"{parent_number} is {parent.status}, not open")
+            raise Unprocessable("parent", f"{parent_number} is {parent.status}, not open")
         ancestor, seen = parent, 0
         while ancestor.parent and seen < MAX_PARENT_DEPTH:
             if ancestor.parent == number:
-                raise _unprocessable("parent", f"{parent_number} already descends from {number}")
+                raise Unprocessable("parent", f"{parent_number} already descends from {number}")
             ancestor, seen = await read(services, principal, ancestor.parent), seen + 1
 
 
-def _unprocessable(field: str, message: str) -> ApiError:
-    return ApiError(422, f"{field}: {message}", problems=[{"field": field, "message": message}])
-
-
-def domain_conflict(view: IncidentView, action: Action) -> ApiError:
+def domain_conflict(view: IncidentView, action: Action) -> Conflict:
     error = lifecycle.invalid_transition(view.status, action)
-    return ApiError(409, error.message, state=view.status.value, allowed_actions=[])
+    return Conflict(error.message, state=view.status.value, allowed_actions=[])
 
 
 def visible(principal: Principal, view: ViewT) -> ViewT:

@@ -13,7 +13,15 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented
+from api.errors import documented
+from api.service.errors import (
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
 from domain.effects import alert_workflow_id
 from domain.models import Strict
 from domain.relations import AlertEvent
@@ -61,7 +69,9 @@ def _deeper_than(value: Any, levels: int) -> bool:
 @router.post(
     "/alerts",
     response_model=AlertOutcome,
-    responses=documented(401, 403, 404, 422, 429, 503),
+    responses=documented(
+        Unauthorized, Forbidden, NotFound, Unprocessable, TooManyRequests, Unavailable
+    ),
 )
 async def receive_alert(
     alert: AlertIn,
@@ -74,9 +84,7 @@ async def receive_alert(
     if alert.action == "trigger" and alert.severity not in services.policy.alerts.severity:
         known = ", ".join(services.policy.alerts.severity)
         message = f"unknown severity '{alert.severity}' (known: {known})"
-        raise ApiError(
-            422, f"severity: {message}", problems=[{"field": "severity", "message": message}]
-        )
+        raise Unprocessable("severity", message)
     event = AlertEvent(**alert.model_dump(), received_at=datetime.now(UTC))
     start = WithStartWorkflowOperation(
         AlertWorkflow.run,
@@ -90,6 +98,6 @@ async def receive_alert(
         ALERT_UPDATE, event, start_workflow_operation=start, result_type=AlertOutcome
     )
     if outcome.incident is None:
-        raise ApiError(404, f"no open incident for alert {alert.source}:{alert.dedup_key}")
+        raise NotFound(f"no open incident for alert {alert.source}:{alert.dedup_key}")
     response.status_code = 201 if outcome.created else 200
     return outcome

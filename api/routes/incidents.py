@@ -12,8 +12,18 @@ from pydantic import BaseModel
 from api import incidents
 from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
 from api.deps import PrincipalDep, ServicesDep, require
-from api.errors import ApiError, documented, invalid_cursor
+from api.errors import documented
 from api.incidents import IncidentDetail
+from api.service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    invalid_cursor,
+)
 from domain.lifecycle import TRANSITIONS
 from domain.models import (
     Action,
@@ -26,7 +36,11 @@ from domain.models import (
 from domain.policy import Priority
 from recordstore import IncidentFilter
 
-router = APIRouter(prefix="/incidents", tags=["incidents"], responses=documented(401, 422, 503))
+router = APIRouter(
+    prefix="/incidents",
+    tags=["incidents"],
+    responses=documented(Unauthorized, Unprocessable, Unavailable),
+)
 
 NumberPath = Annotated[str, Path(pattern=r"^INC\d{7}$", examples=["INC0000001"])]
 IdempotencyKey = Annotated[
@@ -38,7 +52,7 @@ IdempotencyKey = Annotated[
 Anyone = Annotated[Principal, Depends(require(*ANYONE))]
 
 
-@router.post("", status_code=201, response_model=IncidentView, responses=documented(403))
+@router.post("", status_code=201, response_model=IncidentView, responses=documented(Forbidden))
 async def create_incident(
     body: IncidentCreate,
     services: ServicesDep,
@@ -52,7 +66,7 @@ async def create_incident(
     return view
 
 
-@router.get("", response_model=IncidentsPage, responses=documented(403))
+@router.get("", response_model=IncidentsPage, responses=documented(Forbidden))
 async def list_incidents(
     services: ServicesDep,
     principal: Anyone,
@@ -68,7 +82,7 @@ async def list_incidents(
 ) -> IncidentsPage:
     if principal.requester_only:
         if caller not in (None, principal.name):
-            raise ApiError(403, "requesters can list only their own incidents")
+            raise Forbidden("requesters can list only their own incidents")
         caller = principal.name
     filters = IncidentFilter(
         status=status,
@@ -87,7 +101,7 @@ async def list_incidents(
     return page.model_copy(update={"items": items})
 
 
-@router.get("/{number}", response_model=IncidentDetail, responses=documented(404))
+@router.get("/{number}", response_model=IncidentDetail, responses=documented(NotFound))
 async def get_incident(
     number: NumberPath, services: ServicesDep, principal: Anyone
 ) -> IncidentDetail:
@@ -95,14 +109,20 @@ async def get_incident(
     return incidents.detail(services, incidents.visible(principal, view))
 
 
-@router.get("/{number}/timeline", response_model=list[TimelineEntry], responses=documented(404))
+@router.get(
+    "/{number}/timeline", response_model=list[TimelineEntry], responses=documented(NotFound)
+)
 async def get_timeline(
     number: NumberPath, services: ServicesDep, principal: Anyone
 ) -> list[TimelineEntry]:
     return await incidents.timeline(services, principal, number)
 
 
-@router.post("/{number}/survey", response_model=IncidentView, responses=documented(403, 404, 409))
+@router.post(
+    "/{number}/survey",
+    response_model=IncidentView,
+    responses=documented(Forbidden, NotFound, Conflict),
+)
 async def answer_survey(
     number: NumberPath, answer: incidents.SurveyAnswer, services: ServicesDep, principal: Anyone
 ) -> IncidentView:
@@ -132,7 +152,7 @@ def _action_route(action: Action, body_model: type[BaseModel], method: str, path
         description=(rule.request.__doc__ or "")
         + "\n\nRoles: agent, manager, automation, admin"
         + ("; requesters on their own incidents." if action in REQUESTER_ACTIONS else "."),
-        responses=documented(403, 404, 409, 429),
+        responses=documented(Forbidden, NotFound, Conflict, TooManyRequests),
     )
 
 

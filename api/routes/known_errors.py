@@ -14,7 +14,17 @@ from temporalio.service import RPCError
 from api import incidents
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented, invalid_cursor, not_found
+from api.errors import documented
+from api.service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    incident_not_found,
+    invalid_cursor,
+)
 from domain.kedb import (
     KNOWN_ERROR_ID,
     KnownError,
@@ -28,7 +38,9 @@ from domain.models import IncidentView, KnownErrorMatch, ResolutionCode, Status
 from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
 
 router = APIRouter(
-    prefix="/known-errors", tags=["known errors"], responses=documented(401, 403, 422)
+    prefix="/known-errors",
+    tags=["known errors"],
+    responses=documented(Unauthorized, Forbidden, Unprocessable),
 )
 
 KedbUser = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
@@ -99,7 +111,7 @@ async def search_known_errors(
     "",
     status_code=201,
     response_model=KnownError,
-    responses=documented(404, 409, 503),
+    responses=documented(NotFound, Conflict, Unavailable),
     openapi_extra={"requestBody": _CREATE_BODY},
 )
 async def create_known_error(
@@ -130,8 +142,7 @@ async def create_known_error(
         try:
             created = await kedb.create(fields, source_incident=incident.number)
         except SourceIncidentTaken as taken:
-            raise ApiError(
-                409,
+            raise Conflict(
                 f"{taken.number} was already turned into known error {taken.known_error_id}",
                 known_error_id=taken.known_error_id,
             ) from None
@@ -139,7 +150,7 @@ async def create_known_error(
     return created
 
 
-@router.get("/{id}", response_model=KnownError, responses=documented(404))
+@router.get("/{id}", response_model=KnownError, responses=documented(NotFound))
 async def get_known_error(
     known_error_id: KnownErrorId, kedb: Kedb, principal: KedbUser
 ) -> KnownError:
@@ -149,7 +160,7 @@ async def get_known_error(
     return found
 
 
-@router.put("/{id}", response_model=KnownError, responses=documented(404))
+@router.put("/{id}", response_model=KnownError, responses=documented(NotFound))
 async def replace_known_error(
     known_error_id: KnownErrorId, body: KnownErrorCreate, kedb: Kedb, principal: KedbUser
 ) -> KnownError:
@@ -161,7 +172,7 @@ async def replace_known_error(
     return replaced
 
 
-@router.delete("/{id}", status_code=204, response_class=Response, responses=documented(404))
+@router.delete("/{id}", status_code=204, response_class=Response, responses=documented(NotFound))
 async def delete_known_error(known_error_id: KnownErrorId, kedb: Kedb, principal: KedbUser) -> None:
     """Removes it for good; PUT with `"status": "retired"` keeps the record instead."""
     if not await kedb.delete(known_error_id):
@@ -196,7 +207,7 @@ async def _finished_incident(
 ) -> IncidentView:
     incident = await services.store.get_incident(number)
     if incident is None:
-        raise not_found(number)
+        raise incident_not_found(number)
     if incident.status not in DONE:
         # The record follows the workflow by a moment: a resolve that just returned may not
         # be recorded yet. The live view settles it; when Temporal is away, the record stands.
@@ -205,8 +216,7 @@ async def _finished_incident(
         except (RPCError, RuntimeError):
             pass
     if incident.status not in DONE:
-        raise ApiError(
-            409,
+        raise Conflict(
             f"{number} is {incident.status.value}: only a resolved or closed incident can "
             "become a known error",
             state=incident.status.value,
@@ -214,8 +224,8 @@ async def _finished_incident(
     return incident
 
 
-def _unknown(known_error_id: str) -> ApiError:
-    return ApiError(404, f"known error {known_error_id} not found")
+def _unknown(known_error_id: str) -> NotFound:
+    return NotFound(f"known error {known_error_id} not found")
 
 
 async def _json_body(request: Request) -> Any:

@@ -9,11 +9,16 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented, invalid_cursor
+from api.errors import documented
+from api.service.errors import Forbidden, NotFound, Unauthorized, Unprocessable, invalid_cursor
 from domain.kedb import PROBLEM_ID, Problem, ProblemsPage
 from recordstore.problems import ProblemStore
 
-router = APIRouter(prefix="/problems", tags=["problems"], responses=documented(401, 403, 422))
+router = APIRouter(
+    prefix="/problems",
+    tags=["problems"],
+    responses=documented(Unauthorized, Forbidden, Unprocessable),
+)
 
 ProblemReader = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
 ProblemId = Annotated[str, Path(alias="id", pattern=PROBLEM_ID, examples=["PRB0000001"])]
@@ -40,11 +45,11 @@ async def list_problems(
         raise invalid_cursor() from None
 
 
-@router.get("/{id}", response_model=Problem, responses=documented(404))
+@router.get("/{id}", response_model=Problem, responses=documented(NotFound))
 async def get_problem(
     problem_id: ProblemId, problems: Problems, principal: ProblemReader
 ) -> Problem:
     found = await problems.get(problem_id)
     if found is None:
-        raise ApiError(404, f"problem {problem_id} not found")
+        raise NotFound(f"problem {problem_id} not found")
     return found

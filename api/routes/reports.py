@@ -13,10 +13,15 @@ from pydantic import ValidationError
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import documented
+from api.service.errors import Forbidden, Unauthorized, Unprocessable
 from domain.policy import Priority
 from recordstore.reports import ReportQuery, SummaryReport, summary
 
-router = APIRouter(prefix="/reports", tags=["reports"], responses=documented(401, 403, 422))
+router = APIRouter(
+    prefix="/reports",
+    tags=["reports"],
+    responses=documented(Unauthorized, Forbidden, Unprocessable),
+)
 
 Manager = Annotated[Principal, Depends(require(Role.MANAGER))]
 Bound = Annotated[

@@ -10,7 +10,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented
+from api.errors import documented
+from api.service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
 from core.temporal_client import workflow_id
 from domain.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
 from recordstore.vendor_tickets import number_for_vendor_ticket
@@ -44,16 +52,16 @@ class WebhookAccepted(BaseModel):
         "Lands in the incident's timeline; status `resolved` resumes an incident that is"
         " pending `awaiting_vendor`. 404 for an unknown vendor or ticket."
     ),
-    responses=documented(401, 403, 404, 409, 422, 503),
+    responses=documented(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Unavailable),
 )
 async def vendor_webhook(
     vendor: VendorName, body: VendorWebhook, services: ServicesDep, principal: Automation
 ) -> WebhookAccepted:
     if vendor not in services.policy.vendors:
-        raise ApiError(404, f"unknown vendor '{vendor}'")
+        raise NotFound(f"unknown vendor '{vendor}'")
     number = await number_for_vendor_ticket(services.store, vendor, body.ticket_id)
     if number is None:
-        raise ApiError(404, f"no incident has {vendor} ticket '{body.ticket_id}'")
+        raise NotFound(f"no incident has {vendor} ticket '{body.ticket_id}'")
     update = VendorUpdate(vendor=vendor, **body.model_dump())
     handle = services.client.get_workflow_handle(workflow_id(number))
     try:
@@ -61,7 +69,7 @@ async def vendor_webhook(
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise ApiError(
-            409, f"incident {number} is closed or canceled: it takes no more vendor updates"
+        raise Conflict(
+            f"incident {number} is closed or canceled: it takes no more vendor updates"
         ) from None
     return WebhookAccepted(incident=number)
