@@ -1,4 +1,5 @@
-"""The FastAPI app: thin. It validates, authorises and talks to Temporal and the record store."""
+"""The FastAPI app: thin. Routes parse, authorise and call the service layer (`api/service/`),
+which talks to Temporal and the record store."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from prometheus_client import Counter, Histogram
 
 from api import errors
 from api.auth import TokenBook
-from api.deps import Services
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
+from api.service.context import Services
 from core.logconfig import configure_logging
 from core.settings import Settings, get_settings, load_policy
 from core.temporal_client import connect

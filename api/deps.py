@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from temporalio.client import Client
 
-from api.auth import Principal, Role, TokenBook
+from api.auth import Principal, Role
+from api.service.context import Services
 from api.service.errors import Forbidden, Unauthorized
-from core.settings import Settings
-from domain.policy import Policy
-from recordstore import RecordStore
-
-
-@dataclass
-class Services:
-    settings: Settings
-    policy: Policy
-    client: Client
-    store: RecordStore
-    tokens: TokenBook
 
 
 def services(request: Request) -> Services:

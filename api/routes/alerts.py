@@ -8,12 +8,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import Field, StringConstraints, field_validator
-from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import documented
+from api.service import alerts
 from api.service.errors import (
     Forbidden,
     NotFound,
@@ -22,10 +21,9 @@ from api.service.errors import (
     Unavailable,
     Unprocessable,
 )
-from domain.effects import alert_workflow_id
 from domain.models import Strict
 from domain.relations import AlertEvent
-from workflows.alerts import ALERT_UPDATE, AlertOutcome, AlertStart, AlertWorkflow
+from workflows.alerts import AlertOutcome
 
 router = APIRouter(tags=["alerts"])
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -81,23 +79,7 @@ async def receive_alert(
 ) -> AlertOutcome:
     """`trigger` opens one incident per open dedup_key (concurrent repeats attach to it);
     `acknowledge` starts it when assigned; `resolve` resolves it as auto_resolved."""
-    if alert.action == "trigger" and alert.severity not in services.policy.alerts.severity:
-        known = ", ".join(services.policy.alerts.severity)
-        message = f"unknown severity '{alert.severity}' (known: {known})"
-        raise Unprocessable("severity", message)
     event = AlertEvent(**alert.model_dump(), received_at=datetime.now(UTC))
-    start = WithStartWorkflowOperation(
-        AlertWorkflow.run,
-        AlertStart(source=alert.source, dedup_key=alert.dedup_key, policy=services.policy),
-        id=alert_workflow_id(alert.source, alert.dedup_key),
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_queue=services.settings.task_queue,
-        static_summary=f"alert {alert.source}:{alert.dedup_key}",
-    )
-    outcome: AlertOutcome = await services.client.execute_update_with_start_workflow(
-        ALERT_UPDATE, event, start_workflow_operation=start, result_type=AlertOutcome
-    )
-    if outcome.incident is None:
-        raise NotFound(f"no open incident for alert {alert.source}:{alert.dedup_key}")
+    outcome = await alerts.receive_alert(services, event)
     response.status_code = 201 if outcome.created else 200
     return outcome

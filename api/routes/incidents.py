@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from pydantic import BaseModel
 
-from api import incidents
 from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
 from api.deps import PrincipalDep, ServicesDep, require
 from api.errors import documented
-from api.incidents import IncidentDetail
+from api.service import incidents, surveys
 from api.service.errors import (
     Conflict,
     Forbidden,
@@ -22,8 +21,8 @@ from api.service.errors import (
     Unauthorized,
     Unavailable,
     Unprocessable,
-    invalid_cursor,
 )
+from api.service.incidents import IncidentDetail
 from domain.lifecycle import TRANSITIONS
 from domain.models import (
     Action,
@@ -80,10 +79,6 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> IncidentsPage:
-    if principal.requester_only:
-        if caller not in (None, principal.name):
-            raise Forbidden("requesters can list only their own incidents")
-        caller = principal.name
     filters = IncidentFilter(
         status=status,
         priority=priority,
@@ -93,20 +88,14 @@ async def list_incidents(
         major=major,
         breached=breached,
     )
-    try:
-        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
-    except ValueError:
-        raise invalid_cursor() from None
-    items = [incidents.visible(principal, item) for item in page.items]
-    return page.model_copy(update={"items": items})
+    return await incidents.list_incidents(services, principal, filters, limit, cursor)
 
 
 @router.get("/{number}", response_model=IncidentDetail, responses=documented(NotFound))
 async def get_incident(
     number: NumberPath, services: ServicesDep, principal: Anyone
 ) -> IncidentDetail:
-    view = await incidents.read(services, principal, number)
-    return incidents.detail(services, incidents.visible(principal, view))
+    return await incidents.get(services, principal, number)
 
 
 @router.get(
@@ -124,10 +113,10 @@ async def get_timeline(
     responses=documented(Forbidden, NotFound, Conflict),
 )
 async def answer_survey(
-    number: NumberPath, answer: incidents.SurveyAnswer, services: ServicesDep, principal: Anyone
+    number: NumberPath, answer: surveys.SurveyAnswer, services: ServicesDep, principal: Anyone
 ) -> IncidentView:
     """The caller rates a closed incident, once: score 1-5 and a comment."""
-    return await incidents.answer_survey(services, principal, number, answer)
+    return await surveys.answer_survey(services, principal, number, answer)
 
 
 def _action_route(action: Action, body_model: type[BaseModel], method: str, path: str) -> None:

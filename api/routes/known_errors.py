@@ -9,12 +9,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from temporalio.service import RPCError
 
-from api import incidents
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import documented
+from api.service import known_errors
 from api.service.errors import (
     Conflict,
     Forbidden,
@@ -22,7 +21,6 @@ from api.service.errors import (
     Unauthorized,
     Unavailable,
     Unprocessable,
-    incident_not_found,
     invalid_cursor,
 )
 from domain.kedb import (
@@ -34,8 +32,8 @@ from domain.kedb import (
     KnownErrorsPage,
     KnownErrorStatus,
 )
-from domain.models import IncidentView, KnownErrorMatch, ResolutionCode, Status
-from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
+from domain.models import KnownErrorMatch
+from recordstore.known_errors import KnownErrorStore
 
 router = APIRouter(
     prefix="/known-errors",
@@ -45,8 +43,6 @@ router = APIRouter(
 
 KedbUser = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
 KnownErrorId = Annotated[str, Path(alias="id", pattern=KNOWN_ERROR_ID, examples=["KE0000001"])]
-DONE = (Status.RESOLVED, Status.CLOSED)
-SYMPTOMS_MAX = 32_000  # KnownErrorFields.symptoms; an incident's description may be as long
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _CREATE_BODY: dict[str, Any] = {
@@ -133,19 +129,14 @@ async def create_known_error(
         created = await kedb.create(_validated(KnownErrorCreate, body, where="body"))
     else:
         overrides = _validated(KnownErrorOverrides, body, where="body")
-        incident = await _finished_incident(services, principal, from_incident)
+        incident = await known_errors.finished_incident(services, principal, from_incident)
         fields = _validated(
             KnownErrorCreate,
-            from_resolved_incident(incident) | overrides.model_dump(exclude_unset=True),
+            known_errors.from_resolved_incident(incident)
+            | overrides.model_dump(exclude_unset=True),
             where="body",
         )
-        try:
-            created = await kedb.create(fields, source_incident=incident.number)
-        except SourceIncidentTaken as taken:
-            raise Conflict(
-                f"{taken.number} was already turned into known error {taken.known_error_id}",
-                known_error_id=taken.known_error_id,
-            ) from None
+        created = await known_errors.create_from_incident(kedb, fields, incident)
     response.headers["Location"] = f"/known-errors/{created.id}"
     return created
 
@@ -177,51 +168,6 @@ async def delete_known_error(known_error_id: KnownErrorId, kedb: Kedb, principal
     """Removes it for good; PUT with `"status": "retired"` keeps the record instead."""
     if not await kedb.delete(known_error_id):
         raise _unknown(known_error_id)
-
-
-# --- from an incident -----------------------------------------------------------------------
-
-
-def from_resolved_incident(incident: IncidentView) -> dict[str, Any]:
-    """The known error a resolved incident describes. The resolution notes are the workaround
-    (what to do when it happens again); for a `fixed` incident without the workaround flag,
-    they also stand as the root cause."""
-    notes = incident.resolution_notes
-    fixed = incident.resolution_code == ResolutionCode.FIXED and not incident.workaround
-    symptoms = "\n\n".join(
-        part for part in (incident.short_description, incident.description.strip()) if part
-    )
-    fields: dict[str, Any] = {
-        "title": incident.short_description,
-        "symptoms": symptoms[:SYMPTOMS_MAX],
-        "category": incident.category,
-        "service": incident.service,
-        "workaround": notes,
-        "root_cause": notes if fixed else None,
-    }
-    return {name: value for name, value in fields.items() if value is not None}
-
-
-async def _finished_incident(
-    services: ServicesDep, principal: Principal, number: str
-) -> IncidentView:
-    incident = await services.store.get_incident(number)
-    if incident is None:
-        raise incident_not_found(number)
-    if incident.status not in DONE:
-        # The record follows the workflow by a moment: a resolve that just returned may not
-        # be recorded yet. The live view settles it; when Temporal is away, the record stands.
-        try:
-            incident = await incidents.read(services, principal, number)
-        except (RPCError, RuntimeError):
-            pass
-    if incident.status not in DONE:
-        raise Conflict(
-            f"{number} is {incident.status.value}: only a resolved or closed incident can "
-            "become a known error",
-            state=incident.status.value,
-        )
-    return incident
 
 
 def _unknown(known_error_id: str) -> NotFound:

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, StringConstraints
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import documented
+from api.service import vendors
 from api.service.errors import (
     Conflict,
     Forbidden,
@@ -19,9 +19,7 @@ from api.service.errors import (
     Unavailable,
     Unprocessable,
 )
-from core.temporal_client import workflow_id
-from domain.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
-from recordstore.vendor_tickets import number_for_vendor_ticket
+from domain.vendors import VendorUpdate
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
 
@@ -57,19 +55,6 @@ class WebhookAccepted(BaseModel):
 async def vendor_webhook(
     vendor: VendorName, body: VendorWebhook, services: ServicesDep, principal: Automation
 ) -> WebhookAccepted:
-    if vendor not in services.policy.vendors:
-        raise NotFound(f"unknown vendor '{vendor}'")
-    number = await number_for_vendor_ticket(services.store, vendor, body.ticket_id)
-    if number is None:
-        raise NotFound(f"no incident has {vendor} ticket '{body.ticket_id}'")
     update = VendorUpdate(vendor=vendor, **body.model_dump())
-    handle = services.client.get_workflow_handle(workflow_id(number))
-    try:
-        await handle.signal(VENDOR_UPDATE_SIGNAL, update)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise Conflict(
-            f"incident {number} is closed or canceled: it takes no more vendor updates"
-        ) from None
+    number = await vendors.vendor_update(services, update)
     return WebhookAccepted(incident=number)

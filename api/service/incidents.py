@@ -1,32 +1,28 @@
-"""Talking to incident workflows on behalf of the routes: live reads with a record fallback,
-transitions as Updates, and the requester's isolation."""
+"""Incidents for a principal: open one, list them, read one live (the record once the workflow
+has ended), its timeline, and lifecycle actions as workflow Updates."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 import structlog
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, create_model
 from temporalio.client import WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import REQUESTER_ACTIONS, Principal, Role
-from api.deps import Services
-from api.service.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unavailable,
-    Unprocessable,
-    incident_not_found,
-)
+from api.service import relations
+from api.service.context import Services
+from api.service.errors import Conflict, Forbidden, Unavailable, incident_not_found, invalid_cursor
+from api.service.idempotency import claim_number
+from api.service.visibility import may_see, visible, visible_timeline
 from core.temporal_client import start_incident, workflow_id
 from domain import lifecycle, sla
 from domain.models import (
@@ -34,19 +30,17 @@ from domain.models import (
     ActionRequest,
     IncidentCreate,
     IncidentRecord,
+    IncidentsPage,
     IncidentState,
     IncidentView,
-    Status,
     Strict,
     TimelineEntry,
     TimelineWindow,
-    Visibility,
 )
 from domain.sla import ClockStatus
+from recordstore import IncidentFilter
 
 log = structlog.get_logger()
-MAX_PARENT_DEPTH = 20
-ViewT = TypeVar("ViewT", bound=IncidentView)
 
 
 class IncidentDetail(IncidentView):
@@ -77,11 +71,7 @@ async def create(
 ) -> tuple[IncidentView, bool]:
     """Open an incident; a retry with the same Idempotency-Key returns the first one."""
     caller = _caller_for(principal, body)
-    if key:
-        digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        number, created = await services.store.claim_idempotency_key(key, principal.name, digest)
-    else:
-        number, created = await services.store.allocate_number(), True
+    number, created = await claim_number(services.store, principal, body, key)
     now = datetime.now(UTC)
     state = lifecycle.open_incident(number, body, caller, principal.name, services.policy, now)
     if not created:
@@ -128,9 +118,34 @@ async def read(services: Services, principal: Principal, number: str) -> Inciden
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
-    if view is None or not _may_see(principal, view):
+    if view is None or not may_see(principal, view):
         raise incident_not_found(number)
     return view
+
+
+async def get(services: Services, principal: Principal, number: str) -> IncidentDetail:
+    """What the principal may see of the incident, with its SLA clocks as they stand now."""
+    view = visible(principal, await read(services, principal, number))
+    return detail(services, view)
+
+
+async def list_incidents(
+    services: Services,
+    principal: Principal,
+    filters: IncidentFilter,
+    limit: int,
+    cursor: str | None,
+) -> IncidentsPage:
+    """Newest first, from the record store; a requester lists only incidents they called in."""
+    if principal.requester_only:
+        if filters.caller not in (None, principal.name):
+            raise Forbidden("requesters can list only their own incidents")
+        filters = filters.model_copy(update={"caller": principal.name})
+    try:
+        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    except ValueError:
+        raise invalid_cursor() from None
+    return page.model_copy(update={"items": [visible(principal, item) for item in page.items]})
 
 
 def detail(services: Services, view: IncidentView) -> IncidentDetail:
@@ -154,9 +169,7 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
             "timeline_window", result_type=TimelineWindow
         )
         entries = entries[: live.offset] + live.entries
-    if principal.requester_only:
-        entries = [_without_work_notes(entry) for entry in entries if not _work_note(entry)]
-    return entries
+    return visible_timeline(principal, entries)
 
 
 async def transition(
@@ -197,7 +210,7 @@ async def transition(
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
         ended = await services.store.get_incident(number)
-        if ended is None or not _may_see(principal, ended):
+        if ended is None or not may_see(principal, ended):
             raise incident_not_found(number) from None
         raise domain_conflict(ended, action) from None
     return visible(principal, view)
@@ -226,99 +239,17 @@ async def _update_slot(number: str) -> AsyncIterator[None]:
             _update_gates[number] = (gate, users - 1)
 
 
-class SurveyAnswer(Strict):
-    score: int = Field(ge=1, le=5, description="1 very poor ... 5 very good")
-    comment: str | None = Field(default=None, max_length=4000)
-
-
-async def answer_survey(
-    services: Services, principal: Principal, number: str, answer: SurveyAnswer
-) -> IncidentView:
-    """The caller's satisfaction with a closed incident: once, by the caller only. The workflow
-    has ended by then, so the answer goes straight onto the record."""
-    view = await read(services, principal, number)
-    if principal.name != view.caller:
-        raise Forbidden("only the incident's caller answers its survey")
-    if view.status != Status.CLOSED or not view.survey_invited:
-        raise Conflict(
-            f"no survey is open for {number}", state=view.status.value, allowed_actions=[]
-        )
-    if view.survey_score is not None:
-        raise Conflict(
-            f"the survey of {number} is already answered",
-            state=view.status.value,
-            allowed_actions=[],
-        )
-    now = datetime.now(UTC)
-    answered = view.model_copy(
-        update={
-            "survey_score": answer.score,
-            "survey_comment": answer.comment,
-            "version": view.version + 1,
-            "updated_at": now,
-        }
-    )
-    entry = TimelineEntry(
-        at=now, actor=principal.name, kind="survey", details=answer.model_dump(exclude_none=True)
-    )
-    timeline = await services.store.get_timeline(number)
-    await services.store.upsert_incident(
-        IncidentRecord(view=answered, timeline_start=len(timeline), new_entries=[entry])
-    )
-    return visible(principal, answered)
-
-
 async def _check_references(
     services: Services, principal: Principal, number: str, action: Action, body: BaseModel
 ) -> None:
-    """What only the API can check: the vendor is configured, the parent exists and is open
-    and linking it makes no cycle."""
+    """What the workflow cannot check: other incidents and the policy's vendors."""
     if action == Action.VENDOR_TICKET:
-        vendor = getattr(body, "vendor", "")
-        if vendor not in services.policy.vendors:
-            known = ", ".join(services.policy.vendors) or "none configured"
-            raise Unprocessable("vendor", f"unknown vendor '{vendor}' (known: {known})")
+        relations.check_vendor(services.policy, getattr(body, "vendor", ""))
     if action == Action.LINK_PARENT:
-        parent_number = getattr(body, "parent", "")
-        try:
-            parent = await read(services, principal, parent_number)
-        except NotFound:
-            raise Unprocessable("parent", f"no incident {parent_number}") from None
-        if parent.status not in lifecycle.OPEN:
-            raise Unprocessable("parent", f"{parent_number} is {parent.status}, not open")
-        ancestor, seen = parent, 0
-        while ancestor.parent and seen < MAX_PARENT_DEPTH:
-            if ancestor.parent == number:
-                raise Unprocessable("parent", f"{parent_number} already descends from {number}")
-            ancestor, seen = await read(services, principal, ancestor.parent), seen + 1
+        as_seen = partial(read, services, principal)
+        await relations.check_parent(number, getattr(body, "parent", ""), as_seen)
 
 
 def domain_conflict(view: IncidentView, action: Action) -> Conflict:
     error = lifecycle.invalid_transition(view.status, action)
     return Conflict(error.message, state=view.status.value, allowed_actions=[])
-
-
-def visible(principal: Principal, view: ViewT) -> ViewT:
-    """What the principal may be shown of an incident: requesters never see work notes."""
-    if principal.requester_only and view.last_work_note is not None:
-        return view.model_copy(update={"last_work_note": None})
-    return view
-
-
-def _without_work_notes(entry: TimelineEntry) -> TimelineEntry:
-    # Stakeholder status updates of a major incident quote the last work note.
-    if "last_work_note" not in entry.details:
-        return entry
-    details = {key: value for key, value in entry.details.items() if key != "last_work_note"}
-    return entry.model_copy(update={"details": details})
-
-
-def _may_see(principal: Principal, view: IncidentView) -> bool:
-    return not principal.requester_only or view.caller == principal.name
-
-
-def _work_note(entry: TimelineEntry) -> bool:
-    return (
-        entry.kind == Action.COMMENT.value
-        and entry.details.get("visibility") == Visibility.WORK_NOTE
-    )

@@ -1,0 +1,34 @@
+"""Monitoring alerts: each goes to the alert router workflow of its dedup key, which opens one
+incident per open key, attaches repeats, and acknowledges or resolves it."""
+
+from __future__ import annotations
+
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api.service.context import Services
+from api.service.errors import NotFound, Unprocessable
+from domain.effects import alert_workflow_id
+from domain.relations import AlertEvent
+from workflows.alerts import ALERT_UPDATE, AlertOutcome, AlertStart, AlertWorkflow
+
+
+async def receive_alert(services: Services, event: AlertEvent) -> AlertOutcome:
+    if event.action == "trigger" and event.severity not in services.policy.alerts.severity:
+        known = ", ".join(services.policy.alerts.severity)
+        raise Unprocessable("severity", f"unknown severity '{event.severity}' (known: {known})")
+    # Update-with-start: concurrent identical triggers all meet in the one router workflow.
+    start = WithStartWorkflowOperation(
+        AlertWorkflow.run,
+        AlertStart(source=event.source, dedup_key=event.dedup_key, policy=services.policy),
+        id=alert_workflow_id(event.source, event.dedup_key),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=services.settings.task_queue,
+        static_summary=f"alert {event.source}:{event.dedup_key}",
+    )
+    outcome: AlertOutcome = await services.client.execute_update_with_start_workflow(
+        ALERT_UPDATE, event, start_workflow_operation=start, result_type=AlertOutcome
+    )
+    if outcome.incident is None:
+        raise NotFound(f"no open incident for alert {event.source}:{event.dedup_key}")
+    return outcome
