@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
-from api import errors
+from api import errors, permissions
 from api.auth import TokenBook
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
 from api.service.context import Services
@@ -59,7 +59,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vendors.router)
     app.include_router(reports.router)
     app.middleware("http")(_observe)
+    _check_permissions(app)
     return app
+
+
+def _check_permissions(app: FastAPI) -> None:
+    """Every operation has its row in the permissions table, and every row its operation."""
+    served = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    if unmatched := served ^ set(permissions.TABLE):
+        raise RuntimeError(f"api/permissions.py TABLE and the routes differ: {sorted(unmatched)}")
 
 
 async def _observe(

@@ -1,4 +1,4 @@
-"""Bearer tokens mapped to principals with roles, and what each role may do."""
+"""Bearer tokens mapped to principals with roles (what each role may do: `api/permissions.py`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
-
-from domain.models import Action
 
 
 class Role(StrEnum):
@@ -32,11 +30,6 @@ class Principal(BaseModel):
     def requester_only(self) -> bool:
         """A requester with no other role sees and touches only incidents they are the caller of."""
         return not self.has(Role.AGENT, Role.MANAGER, Role.AUTOMATION)
-
-
-ANYONE = (Role.REQUESTER, Role.AGENT, Role.MANAGER, Role.AUTOMATION)
-INCIDENT_WORKERS = (Role.AGENT, Role.MANAGER, Role.AUTOMATION)
-REQUESTER_ACTIONS = frozenset({Action.COMMENT, Action.CLOSE, Action.REOPEN, Action.CANCEL})
 
 
 class TokenFileError(ValueError):

@@ -1,16 +1,17 @@
-"""Annotated dependencies: the services built once in the lifespan, and the caller's principal."""
+"""Annotated dependencies: the services built once in the lifespan, the caller's principal, and
+that principal once the permissions table admits it to the endpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import Principal, Role
+from api import permissions
+from api.auth import Principal
 from api.service.context import Services
-from api.service.errors import Forbidden, Unauthorized
+from api.service.errors import Unauthorized
 
 
 def services(request: Request) -> Services:
@@ -37,13 +38,11 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency that lets through principals holding one of `roles` (admins always)."""
+async def authorized(request: Request, principal: PrincipalDep) -> Principal:
+    """The caller, if `api/permissions.py` admits their roles to the endpoint being served."""
+    endpoint = (request.method, request.scope["route"].path)
+    permissions.authorize(principal, permissions.TABLE[endpoint])
+    return principal
 
-    async def check(principal: PrincipalDep) -> Principal:
-        if not principal.has(*roles):
-            allowed = ", ".join(role.value for role in (*roles, Role.ADMIN))
-            raise Forbidden(f"{principal.name} may not do this; it needs one of: {allowed}")
-        return principal
 
-    return check
+AuthorizedDep = Annotated[Principal, Depends(authorized)]

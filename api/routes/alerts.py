@@ -6,11 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from pydantic import Field, StringConstraints, field_validator
 
-from api.auth import Principal, Role
-from api.deps import ServicesDep, require
+from api.deps import AuthorizedDep, ServicesDep
 from api.errors import documented
 from api.service import alerts
 from api.service.errors import (
@@ -74,7 +73,7 @@ def _deeper_than(value: Any, levels: int) -> bool:
 async def receive_alert(
     alert: AlertIn,
     services: ServicesDep,
-    principal: Annotated[Principal, Depends(require(Role.AUTOMATION))],
+    principal: AuthorizedDep,
     response: Response,
 ) -> AlertOutcome:
     """`trigger` opens one incident per open dedup_key (concurrent repeats attach to it);

@@ -6,11 +6,11 @@ must see each one's body model as a real object, not as a string naming a local 
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
 
-from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
-from api.deps import PrincipalDep, ServicesDep, require
+from api import permissions
+from api.deps import AuthorizedDep, PrincipalDep, ServicesDep
 from api.errors import documented
 from api.service import incidents, surveys
 from api.service.errors import (
@@ -48,14 +48,13 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key", max_length=200, description="a retry with the same key acts once"
     ),
 ]
-Anyone = Annotated[Principal, Depends(require(*ANYONE))]
 
 
 @router.post("", status_code=201, response_model=IncidentView, responses=documented(Forbidden))
 async def create_incident(
     body: IncidentCreate,
     services: ServicesDep,
-    principal: Anyone,
+    principal: AuthorizedDep,
     response: Response,
     key: IdempotencyKey = None,
 ) -> IncidentView:
@@ -68,7 +67,7 @@ async def create_incident(
 @router.get("", response_model=IncidentsPage, responses=documented(Forbidden))
 async def list_incidents(
     services: ServicesDep,
-    principal: Anyone,
+    principal: AuthorizedDep,
     status: Status | None = None,
     priority: Priority | None = None,
     group: Annotated[str | None, Query(max_length=128)] = None,
@@ -93,7 +92,7 @@ async def list_incidents(
 
 @router.get("/{number}", response_model=IncidentDetail, responses=documented(NotFound))
 async def get_incident(
-    number: NumberPath, services: ServicesDep, principal: Anyone
+    number: NumberPath, services: ServicesDep, principal: AuthorizedDep
 ) -> IncidentDetail:
     return await incidents.get(services, principal, number)
 
@@ -102,7 +101,7 @@ async def get_incident(
     "/{number}/timeline", response_model=list[TimelineEntry], responses=documented(NotFound)
 )
 async def get_timeline(
-    number: NumberPath, services: ServicesDep, principal: Anyone
+    number: NumberPath, services: ServicesDep, principal: AuthorizedDep
 ) -> list[TimelineEntry]:
     return await incidents.timeline(services, principal, number)
 
@@ -113,13 +112,17 @@ async def get_timeline(
     responses=documented(Forbidden, NotFound, Conflict),
 )
 async def answer_survey(
-    number: NumberPath, answer: surveys.SurveyAnswer, services: ServicesDep, principal: Anyone
+    number: NumberPath,
+    answer: surveys.SurveyAnswer,
+    services: ServicesDep,
+    principal: AuthorizedDep,
 ) -> IncidentView:
     """The caller rates a closed incident, once: score 1-5 and a comment."""
     return await surveys.answer_survey(services, principal, number, answer)
 
 
-def _action_route(action: Action, body_model: type[BaseModel], method: str, path: str) -> None:
+def _action_route(action: Action, body_model: type[BaseModel]) -> None:
+    # Roles are checked by the service, after the body is parsed (a web console calls it too).
     async def endpoint(
         number: NumberPath,
         body: Annotated[body_model, Body()],  # type: ignore[valid-type]
@@ -131,27 +134,19 @@ def _action_route(action: Action, body_model: type[BaseModel], method: str, path
 
     rule = TRANSITIONS[action]
     allowed_from = ", ".join(sorted(status.value for status in rule.sources))
+    method, path = permissions.action_endpoint(action)
     router.add_api_route(
-        path,
+        path.removeprefix(router.prefix),
         endpoint,
         methods=[method],
         response_model=IncidentView,
         name=action.value,
         summary=f"{action.value.replace('_', ' ')} (from: {allowed_from})",
         description=(rule.request.__doc__ or "")
-        + "\n\nRoles: agent, manager, automation, admin"
-        + ("; requesters on their own incidents." if action in REQUESTER_ACTIONS else "."),
+        + f"\n\nRoles: {permissions.action_rule(action).describe()}.",
         responses=documented(Forbidden, NotFound, Conflict, TooManyRequests),
     )
 
 
-PATHS = {Action.UPDATE: "/{number}", Action.VENDOR_TICKET: "/{number}/vendor-tickets"}
-
 for _action in TRANSITIONS:
-    _path = PATHS.get(_action, "/{number}/" + _action.value.replace("_", "-"))
-    _action_route(
-        _action,
-        incidents.body_model(_action),
-        "PATCH" if _action == Action.UPDATE else "POST",
-        _path,
-    )
+    _action_route(_action, incidents.body_model(_action))

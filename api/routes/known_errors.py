@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from api.auth import Principal, Role
-from api.deps import ServicesDep, require
+from api.deps import AuthorizedDep, ServicesDep
 from api.errors import documented
 from api.service import known_errors
 from api.service.errors import (
@@ -41,7 +40,6 @@ router = APIRouter(
     responses=documented(Unauthorized, Forbidden, Unprocessable),
 )
 
-KedbUser = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
 KnownErrorId = Annotated[str, Path(alias="id", pattern=KNOWN_ERROR_ID, examples=["KE0000001"])]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -72,7 +70,7 @@ Kedb = Annotated[KnownErrorStore, Depends(known_error_store)]
 @router.get("", response_model=KnownErrorsPage)
 async def list_known_errors(
     kedb: Kedb,
-    principal: KedbUser,
+    principal: AuthorizedDep,
     status: KnownErrorStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -87,7 +85,7 @@ async def list_known_errors(
 @router.get("/search", response_model=list[KnownErrorMatch])
 async def search_known_errors(
     kedb: Kedb,
-    principal: KedbUser,
+    principal: AuthorizedDep,
     q: Annotated[str, Query(min_length=1, max_length=4000, description="free text")],
     category: Annotated[str | None, Query(max_length=128, description="ranks higher")] = None,
     service: Annotated[str | None, Query(max_length=128, description="ranks higher")] = None,
@@ -113,7 +111,7 @@ async def search_known_errors(
 async def create_known_error(
     kedb: Kedb,
     services: ServicesDep,
-    principal: KedbUser,
+    principal: AuthorizedDep,
     request: Request,
     response: Response,
     from_incident: Annotated[
@@ -143,7 +141,7 @@ async def create_known_error(
 
 @router.get("/{id}", response_model=KnownError, responses=documented(NotFound))
 async def get_known_error(
-    known_error_id: KnownErrorId, kedb: Kedb, principal: KedbUser
+    known_error_id: KnownErrorId, kedb: Kedb, principal: AuthorizedDep
 ) -> KnownError:
     found = await kedb.get(known_error_id)
     if found is None:
@@ -153,7 +151,7 @@ async def get_known_error(
 
 @router.put("/{id}", response_model=KnownError, responses=documented(NotFound))
 async def replace_known_error(
-    known_error_id: KnownErrorId, body: KnownErrorCreate, kedb: Kedb, principal: KedbUser
+    known_error_id: KnownErrorId, body: KnownErrorCreate, kedb: Kedb, principal: AuthorizedDep
 ) -> KnownError:
     """Replaces every field: one left out returns to its default. Retire with
     `"status": "retired"` to stop suggesting it while keeping the record."""
@@ -164,7 +162,9 @@ async def replace_known_error(
 
 
 @router.delete("/{id}", status_code=204, response_class=Response, responses=documented(NotFound))
-async def delete_known_error(known_error_id: KnownErrorId, kedb: Kedb, principal: KedbUser) -> None:
+async def delete_known_error(
+    known_error_id: KnownErrorId, kedb: Kedb, principal: AuthorizedDep
+) -> None:
     """Removes it for good; PUT with `"status": "retired"` keeps the record instead."""
     if not await kedb.delete(known_error_id):
         raise _unknown(known_error_id)

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.auth import Principal, Role
-from api.deps import ServicesDep, require
+from api.deps import AuthorizedDep, ServicesDep
 from api.errors import documented
 from api.service.errors import Forbidden, NotFound, Unauthorized, Unprocessable, invalid_cursor
 from domain.kedb import PROBLEM_ID, Problem, ProblemsPage
@@ -20,7 +19,6 @@ router = APIRouter(
     responses=documented(Unauthorized, Forbidden, Unprocessable),
 )
 
-ProblemReader = Annotated[Principal, Depends(require(Role.AGENT, Role.MANAGER))]
 ProblemId = Annotated[str, Path(alias="id", pattern=PROBLEM_ID, examples=["PRB0000001"])]
 
 
@@ -34,7 +32,7 @@ Problems = Annotated[ProblemStore, Depends(problem_store)]
 @router.get("", response_model=ProblemsPage)
 async def list_problems(
     problems: Problems,
-    principal: ProblemReader,
+    principal: AuthorizedDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ProblemsPage:
@@ -47,7 +45,7 @@ async def list_problems(
 
 @router.get("/{id}", response_model=Problem, responses=documented(NotFound))
 async def get_problem(
-    problem_id: ProblemId, problems: Problems, principal: ProblemReader
+    problem_id: ProblemId, problems: Problems, principal: AuthorizedDep
 ) -> Problem:
     found = await problems.get(problem_id)
     if found is None:

@@ -6,12 +6,11 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from api.auth import Principal, Role
-from api.deps import ServicesDep, require
+from api.deps import AuthorizedDep, ServicesDep
 from api.errors import documented
 from api.service.errors import Forbidden, Unauthorized, Unprocessable
 from domain.policy import Priority
@@ -23,7 +22,6 @@ router = APIRouter(
     responses=documented(Unauthorized, Forbidden, Unprocessable),
 )
 
-Manager = Annotated[Principal, Depends(require(Role.MANAGER))]
 Bound = Annotated[
     str,
     Query(
@@ -40,7 +38,7 @@ Bound = Annotated[
 )
 async def get_summary(
     services: ServicesDep,
-    principal: Manager,
+    principal: AuthorizedDep,
     from_: Annotated[Bound, Query(alias="from")],
     to: Bound,
     group: Annotated[str | None, Query(max_length=128)] = None,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, StringConstraints
 
-from api.auth import Principal, Role
-from api.deps import ServicesDep, require
+from api.deps import AuthorizedDep, ServicesDep
 from api.errors import documented
 from api.service import vendors
 from api.service.errors import (
@@ -23,7 +22,6 @@ from domain.vendors import VendorUpdate
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
 
-Automation = Annotated[Principal, Depends(require(Role.AUTOMATION))]
 VendorName = Annotated[str, Path(min_length=1, max_length=128, examples=["acme"])]
 
 
@@ -53,7 +51,7 @@ class WebhookAccepted(BaseModel):
     responses=documented(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Unavailable),
 )
 async def vendor_webhook(
-    vendor: VendorName, body: VendorWebhook, services: ServicesDep, principal: Automation
+    vendor: VendorName, body: VendorWebhook, services: ServicesDep, principal: AuthorizedDep
 ) -> WebhookAccepted:
     update = VendorUpdate(vendor=vendor, **body.model_dump())
     number = await vendors.vendor_update(services, update)

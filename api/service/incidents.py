@@ -17,7 +17,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.auth import REQUESTER_ACTIONS, Principal, Role
+from api import permissions
+from api.auth import Principal
 from api.service import relations
 from api.service.context import Services
 from api.service.errors import Conflict, Forbidden, Unavailable, incident_not_found, invalid_cursor
@@ -180,14 +181,9 @@ async def transition(
     body: BaseModel,
     key: str | None,
 ) -> IncidentView:
+    permissions.authorize_action(principal, action)
     if principal.requester_only:
-        if action not in REQUESTER_ACTIONS:
-            raise Forbidden(f"requesters may not {action.value.replace('_', '-')} incidents")
         await read(services, principal, number)  # 404 unless it is their own
-    elif not principal.has(Role.AGENT, Role.MANAGER, Role.AUTOMATION):
-        raise Forbidden(f"{principal.name} may not change incidents")
-    if action == Action.REVIEW and not principal.has(Role.MANAGER):
-        raise Forbidden("post-incident reviews are written by managers")
     await _check_references(services, principal, number, action, body)
     request_id = key or str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(

@@ -20,8 +20,10 @@ import httpx
 import pytest
 import structlog
 
+from api import permissions
 from api.auth import Principal, Role, TokenBook, TokenFileError
 from core.logconfig import configure_logging
+from core.settings import PROJECT_DIR
 from tests.support.apistack import TOKENS, Stack
 
 ROLES = ["alice", "sam", "morgan", "monitoring", "root"]
@@ -183,6 +185,16 @@ async def test_every_endpoint_has_an_access_rule(stack: Stack) -> None:
     }
     assert documented - secured == PUBLIC, "an endpoint without a bearer token requirement"
     assert secured == set(ALLOWED), "each endpoint needs a row in ALLOWED"
+    assert documented == set(permissions.TABLE), "each endpoint needs a row in api/permissions.py"
+    assert {endpoint for endpoint, rule in permissions.TABLE.items() if rule.public} == PUBLIC
+
+
+def test_the_readme_endpoint_table_is_the_permissions_table() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("### Endpoints and roles\n", 1)[1]
+    table = re.search(r"^\|.*?\n(?!\|)", section, re.S | re.M)
+    assert table is not None, "README: no table under 'Endpoints and roles'"
+    assert table.group(0) == permissions.markdown(), "run: python -m api.permissions"
 
 
 async def test_no_token_or_a_bad_token_is_401_everywhere(stack: Stack) -> None:
