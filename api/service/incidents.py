@@ -127,7 +127,7 @@ async def read(services: Services, principal: Principal, number: str) -> Inciden
 async def get(services: Services, principal: Principal, number: str) -> IncidentDetail:
     """What the principal may see of the incident, with its SLA clocks as they stand now."""
     view = visible(principal, await read(services, principal, number))
-    return detail(services, view)
+    return _with_clocks(services, view)
 
 
 async def list_incidents(
@@ -149,7 +149,7 @@ async def list_incidents(
     return page.model_copy(update={"items": [visible(principal, item) for item in page.items]})
 
 
-def detail(services: Services, view: IncidentView) -> IncidentDetail:
+def _with_clocks(services: Services, view: IncidentView) -> IncidentDetail:
     now = datetime.now(UTC)
     clocks = []
     for clock in (view.response_sla, view.resolution_sla):
@@ -162,6 +162,7 @@ def detail(services: Services, view: IncidentView) -> IncidentDetail:
 
 
 async def timeline(services: Services, principal: Principal, number: str) -> list[TimelineEntry]:
+    """Every entry, oldest first: the record's, then the live workflow's newest."""
     view = await read(services, principal, number)
     entries = await services.store.get_timeline(number)
     if view.status not in lifecycle.FINAL:
@@ -181,6 +182,7 @@ async def transition(
     body: BaseModel,
     key: str | None,
 ) -> IncidentView:
+    """One lifecycle action as a workflow Update: the new view, or the workflow's refusal."""
     permissions.authorize_action(principal, action)
     if principal.requester_only:
         await read(services, principal, number)  # 404 unless it is their own
