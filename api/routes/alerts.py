@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
@@ -80,5 +81,5 @@ async def receive_alert(
     `acknowledge` starts it when assigned; `resolve` resolves it as auto_resolved."""
     event = AlertEvent(**alert.model_dump(), received_at=datetime.now(UTC))
     outcome = await alerts.receive_alert(services, event)
-    response.status_code = 201 if outcome.created else 200
+    response.status_code = HTTPStatus.CREATED if outcome.created else HTTPStatus.OK
     return outcome

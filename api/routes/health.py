@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -24,8 +25,10 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     responses={
-        200: {"description": "Temporal and the record store answer"},
-        503: {"description": "not ready: the body says which check failed"},
+        HTTPStatus.OK: {"description": "Temporal and the record store answer"},
+        HTTPStatus.SERVICE_UNAVAILABLE: {
+            "description": "not ready: the body says which check failed"
+        },
     },
 )
 async def readyz(services: ServicesDep) -> JSONResponse:
@@ -43,14 +46,17 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         checks["database"] = f"unreachable: {type(error).__name__}"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503
+        {"status": "ready" if ready else "not ready", **checks},
+        status_code=HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE,
     )
 
 
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    responses={
+        HTTPStatus.OK: {"content": {"text/plain": {}}, "description": "Prometheus text format"}
+    },
 )
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: the action routes are built in a l
 must see each one's body model as a real object, not as a string naming a local variable.
 """
 
+from http import HTTPStatus
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
@@ -50,7 +51,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=IncidentView, responses=documented(Forbidden))
+@router.post(
+    "", status_code=HTTPStatus.CREATED, response_model=IncidentView, responses=documented(Forbidden)
+)
 async def create_incident(
     body: IncidentCreate,
     services: ServicesDep,

@@ -4,6 +4,7 @@ incident into a known error. Agents, managers and admins."""
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -103,7 +104,7 @@ async def search_known_errors(
 
 @router.post(
     "",
-    status_code=201,
+    status_code=HTTPStatus.CREATED,
     response_model=KnownError,
     responses=documented(NotFound, Conflict, Unavailable),
     openapi_extra={"requestBody": _CREATE_BODY},
@@ -161,7 +162,12 @@ async def replace_known_error(
     return replaced
 
 
-@router.delete("/{id}", status_code=204, response_class=Response, responses=documented(NotFound))
+@router.delete(
+    "/{id}",
+    status_code=HTTPStatus.NO_CONTENT,
+    response_class=Response,
+    responses=documented(NotFound),
+)
 async def delete_known_error(
     known_error_id: KnownErrorId, kedb: Kedb, principal: AuthorizedDep
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from http import HTTPStatus
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -34,7 +35,9 @@ Bound = Annotated[
 @router.get(
     "/summary",
     response_model=SummaryReport,
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+    responses={
+        HTTPStatus.OK: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
+    },
 )
 async def get_summary(
     services: ServicesDep,

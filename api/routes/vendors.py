@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -41,7 +42,7 @@ class WebhookAccepted(BaseModel):
 
 @router.post(
     "/{vendor}/webhook",
-    status_code=202,
+    status_code=HTTPStatus.ACCEPTED,
     response_model=WebhookAccepted,
     summary="a vendor's ticket update (roles: automation, admin)",
     description=(
