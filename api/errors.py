@@ -43,6 +43,7 @@ DESCRIPTIONS = {
     401: "no bearer token, or one that is not in the tokens file",
     403: "the caller's role may not do this",
     404: "unknown (a requester is told the same of another caller's incident)",
+    413: "the request body is over the size limit (INCIDENTFLOW_MAX_BODY_BYTES)",
     409: "not allowed in the current state: the body names the state and the allowed actions",
     422: "bad input: `problems` names each field and what is wrong with it",
     429: "too many changes to this incident at once; retry after `retry_after_seconds`",
@@ -78,6 +79,10 @@ def invalid_cursor() -> ApiError:
 def _body(status: int, message: str, **extra: Any) -> JSONResponse:
     body = ErrorBody.model_validate({"error": message, **extra})
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+
+
+def too_large_response(max_bytes: int) -> JSONResponse:
+    return _body(413, f"request body too large: the limit is {max_bytes} bytes")
 
 
 def _field_of(location: tuple[Any, ...]) -> str:

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Prometheus scrapes the worker's SDK and business metrics here (0.0.0.0 in a container)
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=1, le=65535)
+    # Request bodies above this are a 413, answered before they are read whole or any token is
+    # checked; field limits inside (a description, alert details) answer 422 well below it.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 
