@@ -23,6 +23,9 @@ from recordstore import RecordStore
 log = structlog.get_logger()
 REQUESTS = Counter("incidentflow_api_requests_total", "API requests", ["method", "route", "status"])
 LATENCY = Histogram("incidentflow_api_request_seconds", "API request latency", ["method", "route"])
+UNHANDLED = Counter(
+    "incidentflow_api_unhandled_errors_total", "requests that failed with a 500", ["route"]
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,7 +71,15 @@ async def _observe(
 ) -> Response:
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(method=request.method, path=request.url.path):
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            # Never expected (every known failure has its handler in api/errors.py); when it
+            # happens it is logged with its traceback, counted, and answered in the one shape.
+            template = getattr(request.scope.get("route"), "path", "unmatched")
+            log.exception("unhandled error")
+            UNHANDLED.labels(template).inc()
+            response = errors.internal_error_response()
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started

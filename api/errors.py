@@ -81,6 +81,10 @@ def _body(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 
 
+def internal_error_response() -> JSONResponse:
+    return _body(500, "internal error: it has been logged; please retry or report it")
+
+
 def too_large_response(max_bytes: int) -> JSONResponse:
     return _body(413, f"request body too large: the limit is {max_bytes} bytes")
 
