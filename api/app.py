@@ -13,7 +13,7 @@ from prometheus_client import Counter, Histogram
 from api import errors
 from api.auth import TokenBook
 from api.deps import Services
-from api.limits import BodySizeLimit
+from api.intake import RequestIntake
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
 from core.logconfig import configure_logging
 from core.settings import Settings, get_settings, load_policy
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vendors.router)
     app.include_router(reports.router)
     app.middleware("http")(_observe)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outermost
+    app.add_middleware(RequestIntake, max_bytes=settings.max_body_bytes)  # outermost
     return app
 
 

@@ -85,6 +85,10 @@ def internal_error_response() -> JSONResponse:
     return _body(500, "internal error: it has been logged; please retry or report it")
 
 
+def unprocessable_response(field: str, message: str) -> JSONResponse:
+    return _body(422, f"{field}: {message}", problems=[{"field": field, "message": message}])
+
+
 def too_large_response(max_bytes: int) -> JSONResponse:
     return _body(413, f"request body too large: the limit is {max_bytes} bytes")
 
