@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.directory import Directory, DirectoryError, parse_directory
 from domain.policy import Policy, PolicyError, parse_policy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -27,6 +28,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     policy_file: Path = DEFAULT_POLICY_FILE
     tokens_file: Path | None = None
+    # The people and groups (contract 11). Unset: `.data/directory.toml` when it exists (make
+    # run writes one), else no directory (groups are free text, as before section 11).
+    directory_file: Path | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # Prometheus scrapes the worker's SDK and business metrics here (0.0.0.0 in a container)
@@ -46,6 +50,13 @@ class Settings(BaseSettings):
     def resolved_tokens_file(self) -> Path:
         return self.tokens_file or self.data_dir / "tokens.toml"
 
+    @property
+    def resolved_directory_file(self) -> Path | None:
+        if self.directory_file is not None:
+            return self.directory_file
+        default = self.data_dir / "directory.toml"
+        return default if default.exists() else None
+
 
 @lru_cache
 def get_settings() -> Settings:
@@ -60,3 +71,33 @@ def load_policy(settings: Settings) -> Policy:
     except OSError as error:
         raise PolicyError(f"{path}: cannot read the policy file: {error.strerror}") from None
     return parse_policy(text, source=str(path))
+
+
+def load_directory(settings: Settings, policy: Policy) -> Directory:
+    """Read and check the directory file, and that the policy's contacts and groups are in it;
+    DirectoryError names the file and the key. No file configured: an empty directory."""
+    path = settings.resolved_directory_file
+    if path is None:
+        return Directory()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DirectoryError(f"{path}: cannot read the directory file: {error.strerror}") from None
+    directory = parse_directory(text, source=str(path))
+    known = directory.people.keys() | directory.groups.keys()
+    contacts = policy.contacts
+    named = {
+        "contacts.incident_manager": [contacts.incident_manager],
+        "contacts.problem_manager": [contacts.problem_manager],
+        "contacts.stakeholders": list(contacts.stakeholders),
+        "routing.rules": [rule.group for rule in policy.routing.rules],
+        "routing.levels": list(policy.routing.levels.values()),
+    }
+    for key, names in named.items():
+        for name in names:
+            if name not in known:
+                raise DirectoryError(
+                    f"{settings.policy_file}: {key}: '{name}' is neither a person nor a group "
+                    f"of the directory {path}"
+                )
+    return directory
