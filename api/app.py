@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import httpx
 import structlog
 from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
@@ -14,9 +15,10 @@ from api import errors
 from api.auth import TokenBook
 from api.deps import Services
 from api.intake import RequestIntake
+from api.oidc import OidcVerifier
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
 from core.logconfig import configure_logging
-from core.settings import Settings, get_settings, load_policy
+from core.settings import Settings, get_settings, load_directory, load_policy
 from core.temporal_client import connect
 from recordstore import RecordStore
 
@@ -35,16 +37,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Fail at start-up, with a message naming the file, rather than on the first request.
         policy = load_policy(settings)
+        directory = load_directory(settings, policy)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.create_schema()
         # Lazy: the API starts, and answers 503, while Temporal is still coming up or down.
         client = await connect(settings, lazy=True)
-        app.state.services = Services(settings, policy, client, store, tokens)
+        http = httpx.AsyncClient()
+        oidc = OidcVerifier(settings, http, directory) if settings.oidc_enabled else None
+        app.state.services = Services(settings, policy, client, store, tokens, directory, oidc)
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
         )
         yield
+        await http.aclose()
         await store.dispose()
 
     app = FastAPI(

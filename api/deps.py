@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,7 +12,9 @@ from temporalio.client import Client
 
 from api.auth import Principal, Role, TokenBook
 from api.errors import ApiError
+from api.oidc import OidcVerifier
 from core.settings import Settings
+from domain.directory import Directory
 from domain.policy import Policy
 from recordstore import RecordStore
 
@@ -24,6 +26,8 @@ class Services:
     client: Client
     store: RecordStore
     tokens: TokenBook
+    directory: Directory = field(default_factory=Directory)
+    oidc: OidcVerifier | None = None
 
 
 def services(request: Request) -> Services:
@@ -32,16 +36,20 @@ def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
-_bearer = HTTPBearer(auto_error=False, description="a token from the tokens file")
+_bearer = HTTPBearer(
+    auto_error=False, description="a token from the tokens file, or an OpenID Connect JWT"
+)
 
 
-def current_principal(
+async def current_principal(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'")
     principal = services.tokens.authenticate(credentials.credentials)
+    if principal is None and services.oidc is not None:
+        principal = await services.oidc.authenticate(credentials.credentials)
     if principal is None:
         raise ApiError(401, "unknown or invalid bearer token")
     return principal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,16 @@ class Settings(BaseSettings):
     # The people and groups (contract 11). Unset: `.data/directory.toml` when it exists (make
     # run writes one), else no directory (groups are free text, as before section 11).
     directory_file: Path | None = None
+    # OpenID Connect bearer tokens (contract 11), beside the tokens file; off unless all three
+    # of issuer, audience and JWKS URL are set.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_algorithms: list[str] = ["RS256", "ES256"]
+    oidc_name_claim: str = "preferred_username"
+    oidc_roles_claim: str = "roles"  # a dotted path: Keycloak's is realm_access.roles
+    oidc_roles_from: Literal["claims", "directory"] = "claims"
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # Prometheus scrapes the worker's SDK and business metrics here (0.0.0.0 in a container)
@@ -49,6 +60,10 @@ class Settings(BaseSettings):
     @property
     def resolved_tokens_file(self) -> Path:
         return self.tokens_file or self.data_dir / "tokens.toml"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url)
 
     @property
     def resolved_directory_file(self) -> Path | None:
