@@ -7,22 +7,28 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import httpx
 import structlog
 from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
 from api import errors, permissions
 from api.auth import TokenBook
+from api.intake import RequestIntake
+from api.oidc import OidcVerifier
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
 from api.service.context import Services
 from core.logconfig import configure_logging
-from core.settings import Settings, get_settings, load_policy
+from core.settings import Settings, get_settings, load_directory, load_policy
 from core.temporal_client import connect
 from recordstore import RecordStore
 
 log = structlog.get_logger()
 REQUESTS = Counter("incidentflow_api_requests_total", "API requests", ["method", "route", "status"])
 LATENCY = Histogram("incidentflow_api_request_seconds", "API request latency", ["method", "route"])
+UNHANDLED = Counter(
+    "incidentflow_api_unhandled_errors_total", "requests that failed with a 500", ["route"]
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,16 +38,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Fail at start-up, with a message naming the file, rather than on the first request.
         policy = load_policy(settings)
+        directory = load_directory(settings, policy)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.create_schema()
         # Lazy: the API starts, and answers 503, while Temporal is still coming up or down.
         client = await connect(settings, lazy=True)
-        app.state.services = Services(settings, policy, client, store, tokens)
+        http = httpx.AsyncClient()
+        oidc = OidcVerifier(settings, http, directory) if settings.oidc_enabled else None
+        app.state.services = Services(settings, policy, client, store, tokens, directory, oidc)
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
         )
         yield
+        await http.aclose()
         await store.dispose()
 
     app = FastAPI(
@@ -59,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vendors.router)
     app.include_router(reports.router)
     app.middleware("http")(_observe)
+    app.add_middleware(RequestIntake, max_bytes=settings.max_body_bytes)  # outermost
     _check_permissions(app)
     return app
 
@@ -79,7 +90,15 @@ async def _observe(
 ) -> Response:
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(method=request.method, path=request.url.path):
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            # Never expected (every known failure has its handler in api/errors.py); when it
+            # happens it is logged with its traceback, counted, and answered in the one shape.
+            template = getattr(request.scope.get("route"), "path", "unmatched")
+            log.exception("unhandled error")
+            UNHANDLED.labels(template).inc()
+            response = errors.internal_error_response()
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started

@@ -20,16 +20,20 @@ def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
-_bearer = HTTPBearer(auto_error=False, description="a token from the tokens file")
+_bearer = HTTPBearer(
+    auto_error=False, description="a token from the tokens file, or an OpenID Connect JWT"
+)
 
 
-def current_principal(
+async def current_principal(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     principal = services.tokens.authenticate(credentials.credentials)
+    if principal is None and services.oidc is not None:
+        principal = await services.oidc.authenticate(credentials.credentials)
     if principal is None:
         raise Unauthorized("unknown or invalid bearer token")
     return principal

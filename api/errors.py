@@ -120,6 +120,25 @@ def _body(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 
 
+def internal_error_response() -> JSONResponse:
+    return _body(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "internal error: it has been logged; please retry or report it",
+    )
+
+
+def unprocessable_response(field: str, message: str) -> JSONResponse:
+    return refusal_response(Unprocessable(field, message))
+
+
+def too_large_response(max_bytes: int) -> JSONResponse:
+    # Not a refusal of the service: the HTTP intake turns the body away before any route.
+    return _body(
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        f"request body too large: the limit is {max_bytes} bytes",
+    )
+
+
 def _field_of(location: tuple[Any, ...]) -> str:
     parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(location[-1] if location else "body")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.directory import Directory, DirectoryError, parse_directory
 from domain.policy import Policy, PolicyError, parse_policy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -27,11 +29,27 @@ class Settings(BaseSettings):
     database_url: str = ""
     policy_file: Path = DEFAULT_POLICY_FILE
     tokens_file: Path | None = None
+    # The people and groups (contract 11). Unset: `.data/directory.toml` when it exists (make
+    # run writes one), else no directory (groups are free text, as before section 11).
+    directory_file: Path | None = None
+    # OpenID Connect bearer tokens (contract 11), beside the tokens file; off unless all three
+    # of issuer, audience and JWKS URL are set.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_algorithms: list[str] = ["RS256", "ES256"]
+    oidc_name_claim: str = "preferred_username"
+    oidc_roles_claim: str = "roles"  # a dotted path: Keycloak's is realm_access.roles
+    oidc_roles_from: Literal["claims", "directory"] = "claims"
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # Prometheus scrapes the worker's SDK and business metrics here (0.0.0.0 in a container)
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=1, le=65535)
+    # Request bodies above this are a 413, answered before they are read whole or any token is
+    # checked; field limits inside (a description, alert details) answer 422 well below it.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 
@@ -42,6 +60,17 @@ class Settings(BaseSettings):
     @property
     def resolved_tokens_file(self) -> Path:
         return self.tokens_file or self.data_dir / "tokens.toml"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url)
+
+    @property
+    def resolved_directory_file(self) -> Path | None:
+        if self.directory_file is not None:
+            return self.directory_file
+        default = self.data_dir / "directory.toml"
+        return default if default.exists() else None
 
 
 @lru_cache
@@ -57,3 +86,33 @@ def load_policy(settings: Settings) -> Policy:
     except OSError as error:
         raise PolicyError(f"{path}: cannot read the policy file: {error.strerror}") from None
     return parse_policy(text, source=str(path))
+
+
+def load_directory(settings: Settings, policy: Policy) -> Directory:
+    """Read and check the directory file, and that the policy's contacts and groups are in it;
+    DirectoryError names the file and the key. No file configured: an empty directory."""
+    path = settings.resolved_directory_file
+    if path is None:
+        return Directory()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DirectoryError(f"{path}: cannot read the directory file: {error.strerror}") from None
+    directory = parse_directory(text, source=str(path))
+    known = directory.people.keys() | directory.groups.keys()
+    contacts = policy.contacts
+    named = {
+        "contacts.incident_manager": [contacts.incident_manager],
+        "contacts.problem_manager": [contacts.problem_manager],
+        "contacts.stakeholders": list(contacts.stakeholders),
+        "routing.rules": [rule.group for rule in policy.routing.rules],
+        "routing.levels": list(policy.routing.levels.values()),
+    }
+    for key, names in named.items():
+        for name in names:
+            if name not in known:
+                raise DirectoryError(
+                    f"{settings.policy_file}: {key}: '{name}' is neither a person nor a group "
+                    f"of the directory {path}"
+                )
+    return directory

@@ -1,16 +1,23 @@
 """`make run`: the Temporal dev server, the worker and the API on one machine.
 
 Children run in their own process groups, so a terminal Ctrl-C reaches only this process,
-which then stops them in order: API, worker, dev server.
+which then stops them in order: API, worker, dev server. Should this process die without that
+chance (SIGKILL, a closed terminal), the kernel ends the children too (PR_SET_PDEATHSIG), so
+no orphan holds the ports for the next `make run`; and every port is checked before anything
+starts, so a clash is named rather than found in a child's log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import errno
 import json
 import os
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -24,7 +31,7 @@ import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from core.settings import Settings
+from core.settings import PROJECT_DIR, Settings
 from domain.search_attributes import ALL_KEYS, cli_flags
 
 DEV_PRINCIPALS = (
@@ -61,6 +68,17 @@ def write_tokens_file(path: Path) -> None:
     path.chmod(0o600)  # O_CREAT's mode is masked by the umask
 
 
+DEV_DIRECTORY = PROJECT_DIR / "deploy" / "directory.example.toml"
+
+
+def ensure_directory_file(path: Path) -> None:
+    """A dev directory (the example's people and groups) the first time; kept after that, so
+    edits to it survive restarts."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEV_DIRECTORY, path)
+
+
 def ensure_tokens_file(path: Path) -> list[dict[str, Any]]:
     """The principals of the tokens file, generating a dev file first if there is none."""
     if not path.exists():
@@ -88,6 +106,41 @@ def dev_server_command(settings: Settings) -> list[str]:
     return command + cli_flags()
 
 
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM it when this process dies, whatever
+    the cause. Linux only; elsewhere the children are stopped by `stop_all` alone. (A
+    preexec_fn is safe here: this process has no threads when it starts children, asyncio.run
+    having shut its executor down.)"""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def ports_in_use(settings: Settings) -> list[str]:
+    """The ports `make run` needs that something else already listens on, each with the
+    setting that moves it."""
+    wanted = [
+        (settings.temporal_address.rsplit(":", 1)[-1], "Temporal dev server",
+         "INCIDENTFLOW_TEMPORAL_ADDRESS"),
+        (settings.temporal_ui_port, "Temporal UI", "INCIDENTFLOW_TEMPORAL_UI_PORT"),
+        (settings.api_port, "API", "INCIDENTFLOW_API_PORT"),
+        (settings.worker_metrics_port, "worker metrics", "INCIDENTFLOW_WORKER_METRICS_PORT"),
+    ]  # fmt: skip
+    clashes = []
+    for port, what, setting in wanted:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", int(port)))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                clashes.append(f"port {port} ({what}) is already in use; set {setting} to move it")
+    return clashes
+
+
 class Children:
     """The child processes, in start order, and the stop signal if one arrived.
 
@@ -106,7 +159,12 @@ class Children:
         # A process group of its own: a terminal Ctrl-C must not reach the children directly.
         stderr = subprocess.STDOUT if stdout else None
         self.processes[name] = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, process_group=0
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            process_group=0,
+            preexec_fn=_die_with_parent,
         )
 
     def check(self) -> None:
@@ -183,7 +241,8 @@ def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
     print(f"API docs:    {api}/docs")
     print(f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}")
     print(f"Policy file: {settings.policy_file}")
-    print(f"Tokens file: {settings.resolved_tokens_file}\n")
+    print(f"Tokens file: {settings.resolved_tokens_file}")
+    print(f"Directory:   {settings.resolved_directory_file} (people and groups)\n")
     for principal in principals:
         print(f"{principal['name']} ({', '.join(principal['roles'])}): {principal['token']}")
         print(f'  curl -H "Authorization: Bearer {principal["token"]}" {api}/incidents')
@@ -191,6 +250,10 @@ def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
 
 
 def start_all(settings: Settings, children: Children) -> None:
+    clashes = ports_in_use(settings)
+    if clashes:
+        hint = "is another `make run` (or an orphan of one) still running?"
+        raise DevrunError("; ".join(clashes) + f": {hint}")
     temporal_log = settings.data_dir / "temporal.log"
     with temporal_log.open("w", encoding="utf-8") as log:
         children.start("temporal dev server", dev_server_command(settings), stdout=log)
@@ -209,6 +272,8 @@ def main() -> int:
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     principals = ensure_tokens_file(settings.resolved_tokens_file)
+    if settings.directory_file is None:
+        ensure_directory_file(settings.data_dir / "directory.toml")
     children = Children()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, children.on_signal)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
 from api.auth import TokenBook
+from api.oidc import OidcVerifier
 from core.settings import Settings
+from domain.directory import Directory
 from domain.policy import Policy
 from recordstore import RecordStore
 
@@ -19,3 +21,5 @@ class Services:
     client: Client
     store: RecordStore
     tokens: TokenBook
+    directory: Directory = field(default_factory=Directory)
+    oidc: OidcVerifier | None = None
