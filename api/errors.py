@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.service.errors import (
@@ -26,8 +25,8 @@ from api.service.errors import (
     Unauthorized,
     Unavailable,
     Unprocessable,
+    workflow_refusal,
 )
-from domain.lifecycle import INVALID_REQUEST, INVALID_TRANSITION
 from recordstore import IdempotencyConflict
 
 log = structlog.get_logger()
@@ -167,27 +166,11 @@ def _workflow_failed() -> JSONResponse:
     )
 
 
-def application_error_response(error: ApplicationError) -> JSONResponse:
-    details = error.details[0] if error.details and isinstance(error.details[0], dict) else {}
-    if error.type == INVALID_TRANSITION:
-        return refusal_response(
-            Conflict(
-                error.message,
-                state=details.get("state"),
-                allowed_actions=details.get("allowed_actions"),
-            )
-        )
-    if error.type == INVALID_REQUEST:
-        field = details.get("field", "body")
-        problem = details.get("message", error.message)
-        return refusal_response(Unprocessable(field, problem, message=error.message))
-    log.error("workflow failure", error=error.message, type=error.type)
-    return _workflow_failed()
-
-
 async def _update_failed(request: Request, error: WorkflowUpdateFailedError) -> JSONResponse:
-    if isinstance(error.cause, ApplicationError):
-        return application_error_response(error.cause)
+    refusal = workflow_refusal(error)
+    if refusal is not None:
+        return refusal_response(refusal)
+    log.error("workflow failure", error=str(error.cause))
     return _workflow_failed()
 
 

@@ -4,6 +4,11 @@ kind to its status code, and another client of the service (a web console) maps 
 
 from __future__ import annotations
 
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from domain.lifecycle import INVALID_REQUEST, INVALID_TRANSITION
+
 
 class Refused(Exception):
     """A request the service will not carry out; `message` says why, in words for the caller."""
@@ -74,3 +79,21 @@ def incident_not_found(number: str) -> NotFound:
 
 def invalid_cursor() -> Unprocessable:
     return Unprocessable("cursor", "invalid", message="cursor: not a cursor this API returned")
+
+
+def workflow_refusal(error: WorkflowUpdateFailedError) -> Refused | None:
+    """The refusal an incident workflow's rejected Update stands for; None for a fault."""
+    cause = error.cause
+    if not isinstance(cause, ApplicationError):
+        return None
+    details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    if cause.type == INVALID_TRANSITION:
+        return Conflict(
+            cause.message,
+            state=details.get("state"),
+            allowed_actions=details.get("allowed_actions"),
+        )
+    if cause.type == INVALID_REQUEST:
+        field, problem = details.get("field", "body"), details.get("message", cause.message)
+        return Unprocessable(field, problem, message=cause.message)
+    return None

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel, create_model
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -21,7 +21,14 @@ from api import permissions
 from api.auth import Principal
 from api.service import relations
 from api.service.context import Services
-from api.service.errors import Conflict, Forbidden, Unavailable, incident_not_found, invalid_cursor
+from api.service.errors import (
+    Conflict,
+    Forbidden,
+    Unavailable,
+    incident_not_found,
+    invalid_cursor,
+    workflow_refusal,
+)
 from api.service.idempotency import claim_number
 from api.service.visibility import may_see, visible, visible_timeline
 from core.temporal_client import start_incident, workflow_id
@@ -211,6 +218,10 @@ async def transition(
         if ended is None or not may_see(principal, ended):
             raise incident_not_found(number) from None
         raise domain_conflict(ended, action) from None
+    except WorkflowUpdateFailedError as failed:
+        if (refusal := workflow_refusal(failed)) is None:
+            raise
+        raise refusal from None
     return visible(principal, view)
 
 

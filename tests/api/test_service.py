@@ -7,12 +7,15 @@ import ast
 from pathlib import Path
 
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from api import permissions
 from api.auth import Principal, Role
-from api.service.errors import Forbidden
+from api.service.errors import Conflict, Forbidden, Unprocessable, workflow_refusal
 from core.settings import PROJECT_DIR
-from domain.models import Action
+from domain import lifecycle
+from domain.models import Action, Status
 
 HTTP_MODULES = ("fastapi", "starlette", "api.routes", "api.deps", "api.errors", "api.app")
 
@@ -51,3 +54,19 @@ def test_the_service_refuses_actions_by_the_permissions_table() -> None:
         action for action in Action if permissions.may_act(principal(Role.REQUESTER), action)
     }
     assert requester_actions == {Action.COMMENT, Action.CLOSE, Action.REOPEN, Action.CANCEL}
+
+
+def test_a_workflows_rejection_reaches_the_service_caller_as_a_named_refusal() -> None:
+    rejected = lifecycle.invalid_transition(Status.CLOSED, Action.ASSIGN)
+    conflict = workflow_refusal(WorkflowUpdateFailedError(rejected))
+    assert isinstance(conflict, Conflict)
+    assert conflict.state == "closed" and conflict.allowed_actions == []
+    assert conflict.message.startswith("cannot assign an incident that is closed")
+
+    invalid = workflow_refusal(
+        WorkflowUpdateFailedError(lifecycle.invalid_request("assignee", "needed to start"))
+    )
+    assert isinstance(invalid, Unprocessable) and invalid.field == "assignee"
+
+    fault = WorkflowUpdateFailedError(ApplicationError("boom", type="SomethingElse"))
+    assert workflow_refusal(fault) is None
