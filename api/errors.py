@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.lifecycle import INVALID_REQUEST, INVALID_TRANSITION
+from domain.messages import REQUEST_PARTS, describe
 from recordstore import IdempotencyConflict
 
 log = structlog.get_logger()
@@ -80,20 +81,9 @@ def _body(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 
 
-def _field_of(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or str(location[-1] if location else "body")
-
-
 def _problem(issue: dict[str, Any]) -> dict[str, str]:
-    if issue["type"] == "json_invalid":  # located at ("body", character position) or ("body",)
-        reason = (issue.get("ctx") or {}).get("error")
-        position = issue["loc"][-1]
-        message = "not valid JSON" + (f": {reason}" if reason else "")
-        if isinstance(position, int):
-            message += f" at character {position}"
-        return {"field": "body", "message": message}
-    return {"field": _field_of(tuple(issue["loc"])), "message": issue["msg"]}
+    field, message = describe(issue, drop=REQUEST_PARTS)
+    return {"field": field, "message": message}
 
 
 async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
