@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import REQUESTER_ACTIONS, Principal, Role
 from api.deps import Services
 from api.errors import ApiError, not_found
-from core.temporal_client import start_incident, workflow_id
+from core.temporal_client import start_incident
 from domain import lifecycle, sla
 from domain.models import (
     Action,
@@ -35,6 +35,7 @@ from domain.models import (
     TimelineWindow,
     Visibility,
 )
+from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
 
 log = structlog.get_logger()
@@ -62,7 +63,7 @@ def body_model(action: Action) -> type[BaseModel]:
 
 
 def handle_of(services: Services, number: str) -> WorkflowHandle[Any, Any]:
-    return services.client.get_workflow_handle(workflow_id(number))
+    return services.client.get_workflow_handle(incident_workflow_id(number))
 
 
 async def create(

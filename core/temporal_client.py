@@ -13,6 +13,7 @@ from temporalio.runtime import Runtime
 from core.settings import Settings
 from domain import presentation
 from domain.models import IncidentState
+from domain.names import incident_workflow_id
 from workflows.incident import IncidentWorkflow
 
 
@@ -40,10 +41,6 @@ async def connect(
     )
 
 
-def workflow_id(number: str) -> str:
-    return f"incident-{number}"
-
-
 async def start_incident(
     client: Client, task_queue: str, state: IncidentState
 ) -> WorkflowHandle[Any, Any]:
@@ -51,7 +48,7 @@ async def start_incident(
     return await client.start_workflow(
         IncidentWorkflow.run,
         state,
-        id=workflow_id(state.number),
+        id=incident_workflow_id(state.number),
         task_queue=task_queue,
         static_summary=presentation.summary(state),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

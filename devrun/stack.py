@@ -238,4 +238,3 @@ def print_token(name: str) -> int:
     tokens_file = settings.resolved_tokens_file
     print(f"devrun: no principal named {name!r} in {tokens_file}", file=sys.stderr)
     return 1
-

@@ -17,16 +17,12 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain import lifecycle, presentation
-    from domain.effects import INCIDENT_CLOSED_SIGNAL, IncidentClosed, incident_workflow_id
+    from domain import lifecycle, names, presentation
+    from domain.effects import IncidentClosed
     from domain.models import Channel, IncidentCreate
     from domain.policy import Policy
-    from domain.relations import AlertEvent, alert_info
+    from domain.relations import ALERT_ACTIONS, AlertEvent, alert_info
     from workflows.incident import IncidentWorkflow
-
-ALERT_UPDATE = "alert"
-ALLOCATE_NUMBER = "allocate_incident_number"
-ACTIONS = ("trigger", "acknowledge", "resolve")
 
 
 class AlertStart(BaseModel):
@@ -40,7 +36,7 @@ class AlertOutcome(BaseModel):
     created: bool
 
 
-@workflow.defn(name="AlertWorkflow")
+@workflow.defn(name=names.ALERT_WORKFLOW)
 class AlertWorkflow:
     @workflow.init
     def __init__(self, start: AlertStart) -> None:
@@ -57,7 +53,10 @@ class AlertWorkflow:
             )
         )
 
-    @workflow.update(name=ALERT_UPDATE)
+    @workflow.update(
+        name=names.ALERT_UPDATE,
+        description="A monitoring alert: trigger opens or repeats, acknowledge, resolve.",
+    )
     async def alert(self, event: AlertEvent) -> AlertOutcome:
         async with self._lock:  # one trigger at a time opens the incident; the rest attach
             try:
@@ -67,29 +66,34 @@ class AlertWorkflow:
                     self._incident = await self._open_incident(event)
                     return AlertOutcome(incident=self._incident, created=True)
                 incident = workflow.get_external_workflow_handle(
-                    incident_workflow_id(self._incident)
+                    names.incident_workflow_id(self._incident)
                 )
-                await incident.signal("alert", event)
+                await incident.signal(IncidentWorkflow.alert, event)
                 return AlertOutcome(incident=self._incident, created=False)
             finally:
                 self._handled += 1
 
     @alert.validator
     def _validate(self, event: AlertEvent) -> None:
-        if event.action not in ACTIONS:
-            raise lifecycle.invalid_request("action", f"use one of {', '.join(ACTIONS)}")
+        if event.action not in ALERT_ACTIONS:
+            raise lifecycle.invalid_request("action", f"use one of {', '.join(ALERT_ACTIONS)}")
         if event.action == "trigger" and event.severity not in self._policy.alerts.severity:
             known = ", ".join(self._policy.alerts.severity)
             raise lifecycle.invalid_request("severity", f"unknown severity (known: {known})")
 
-    @workflow.signal(name=INCIDENT_CLOSED_SIGNAL)
+    @workflow.signal(
+        name=names.INCIDENT_CLOSED_SIGNAL,
+        description="The incident this alert opened closed: the next trigger opens a new one.",
+    )
     def incident_closed(self, event: IncidentClosed) -> None:
         if event.number == self._incident:
             self._incident = None
 
     async def _open_incident(self, event: AlertEvent) -> str:
         number: str = await workflow.execute_activity(
-            ALLOCATE_NUMBER, start_to_close_timeout=timedelta(seconds=10), result_type=str
+            names.ALLOCATE_INCIDENT_NUMBER,
+            start_to_close_timeout=timedelta(seconds=10),
+            result_type=str,
         )
         impact, urgency = self._policy.alerts.severity[event.severity]
         create = IncidentCreate(
@@ -107,7 +111,7 @@ class AlertWorkflow:
         await workflow.start_child_workflow(
             IncidentWorkflow.run,
             state,
-            id=incident_workflow_id(number),
+            id=names.incident_workflow_id(number),
             parent_close_policy=ParentClosePolicy.ABANDON,
             static_summary=presentation.summary(state),
         )

@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
-    from domain import effects, lifecycle, presentation, relations, timers
+    from domain import effects, lifecycle, names, presentation, relations, timers
     from domain.models import (
         Action,
         ActionRequest,
@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.vendors import VendorUpdate
 
-UPSERT_RECORD = "upsert_incident_record"
 REMEMBERED_REQUEST_IDS = 500
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -43,7 +42,7 @@ EFFECT_RETRY = RetryPolicy(
 EventT = TypeVar("EventT", bound=BaseModel)
 
 
-@workflow.defn(name="IncidentWorkflow")
+@workflow.defn(name=names.INCIDENT_WORKFLOW)
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, state: IncidentState) -> None:
@@ -67,16 +66,16 @@ class IncidentWorkflow:
 
     # --- reads ----------------------------------------------------------------------------
 
-    @workflow.query
+    @workflow.query(name=names.VIEW_QUERY)
     def view(self) -> IncidentView:
         return lifecycle.view(self.state)
 
-    @workflow.query
+    @workflow.query(name=names.TIMELINE_QUERY)
     def timeline(self) -> list[TimelineEntry]:
         """The recent timeline (the whole of it for all but very long lives)."""
         return self.state.timeline
 
-    @workflow.query
+    @workflow.query(name=names.TIMELINE_WINDOW_QUERY)
     def timeline_window(self) -> TimelineWindow:
         return TimelineWindow(offset=self.state.timeline_offset, entries=self.state.timeline)
 
@@ -143,32 +142,27 @@ class IncidentWorkflow:
 
     # --- events from other workflows ------------------------------------------------------
 
-    @workflow.signal(name=relations.CHILD_LINKED)
+    @workflow.signal(name=names.CHILD_LINKED_SIGNAL)
     def child_linked(self, event: relations.ChildLinked) -> None:
-        self._on_event(relations.CHILD_LINKED, event, relations.link_child)
+        self._on_event(names.CHILD_LINKED_SIGNAL, event, relations.link_child)
 
-    @workflow.signal(name=relations.PARENT_RESOLVED)
+    @workflow.signal(name=names.PARENT_RESOLVED_SIGNAL)
     def parent_resolved(self, event: relations.ParentResolved) -> None:
         if event.request_id not in self.state.handled_request_ids:
-            self._on_event(relations.PARENT_RESOLVED, event, relations.resolve_from_parent)
+            self._on_event(names.PARENT_RESOLVED_SIGNAL, event, relations.resolve_from_parent)
 
-    @workflow.signal(name=relations.PARENT_REOPENED)
+    @workflow.signal(name=names.PARENT_REOPENED_SIGNAL)
     def parent_reopened(self, event: relations.ParentReopened) -> None:
         if event.request_id not in self.state.handled_request_ids:
-            self._on_event(relations.PARENT_REOPENED, event, relations.reopen_from_parent)
+            self._on_event(names.PARENT_REOPENED_SIGNAL, event, relations.reopen_from_parent)
 
-    @workflow.signal(name="vendor_update")
+    @workflow.signal(name=names.VENDOR_UPDATE_SIGNAL)
     def vendor_update(self, update: VendorUpdate) -> None:
-        self._on_event("vendor_update", update, relations.vendor_updated)
+        self._on_event(names.VENDOR_UPDATE_SIGNAL, update, relations.vendor_updated)
 
-    @workflow.signal(name="alert")
+    @workflow.signal(name=names.ALERT_SIGNAL)
     def alert(self, event: relations.AlertEvent) -> None:
-        handler = {
-            "trigger": relations.alert_repeated,
-            "acknowledge": relations.alert_acknowledged,
-            "resolve": relations.alert_cleared,
-        }[event.action]
-        self._on_event("alert", event, handler)
+        self._on_event(names.ALERT_SIGNAL, event, relations.alert_received)
 
     def _on_event(
         self, name: str, event: EventT, handle: Callable[[IncidentState, EventT, Any], None]
@@ -291,7 +285,7 @@ class IncidentWorkflow:
             )
             try:
                 await workflow.execute_local_activity(
-                    UPSERT_RECORD,
+                    names.UPSERT_INCIDENT_RECORD,
                     record,
                     start_to_close_timeout=timedelta(seconds=10),
                     retry_policy=RECORD_RETRY,

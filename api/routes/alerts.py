@@ -14,10 +14,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import ApiError, documented
-from domain.effects import alert_workflow_id
 from domain.models import Strict
+from domain.names import ALERT_UPDATE, alert_workflow_id
 from domain.relations import AlertEvent
-from workflows.alerts import ALERT_UPDATE, AlertOutcome, AlertStart, AlertWorkflow
+from workflows.alerts import AlertOutcome, AlertStart, AlertWorkflow
 
 router = APIRouter(tags=["alerts"])
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

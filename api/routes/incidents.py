@@ -23,12 +23,13 @@ from domain.models import (
     Status,
     TimelineEntry,
 )
+from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Priority
 from recordstore import IncidentFilter
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=documented(401, 422, 503))
 
-NumberPath = Annotated[str, Path(pattern=r"^INC\d{7}$", examples=["INC0000001"])]
+NumberPath = Annotated[str, Path(pattern=INCIDENT_NUMBER_PATTERN, examples=["INC0000001"])]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -25,6 +25,7 @@ from domain.kedb import (
     KnownErrorStatus,
 )
 from domain.models import IncidentView, KnownErrorMatch, ResolutionCode, Status
+from domain.names import INCIDENT_NUMBER_PATTERN
 from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
 
 router = APIRouter(
@@ -111,7 +112,7 @@ async def create_known_error(
     from_incident: Annotated[
         str | None,
         Query(
-            pattern=r"^INC\d{7}$",
+            pattern=INCIDENT_NUMBER_PATTERN,
             description="a resolved or closed incident to turn into a known error",
         ),
     ] = None,

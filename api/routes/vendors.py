@@ -11,9 +11,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
 from api.errors import ApiError, documented
-from core.temporal_client import workflow_id
-from domain.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
+from domain.names import incident_workflow_id
+from domain.vendors import VendorUpdate
 from recordstore.vendor_tickets import number_for_vendor_ticket
+from workflows.incident import IncidentWorkflow
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
 
@@ -55,9 +56,9 @@ async def vendor_webhook(
     if number is None:
         raise ApiError(404, f"no incident has {vendor} ticket '{body.ticket_id}'")
     update = VendorUpdate(vendor=vendor, **body.model_dump())
-    handle = services.client.get_workflow_handle(workflow_id(number))
+    handle = services.client.get_workflow_handle(incident_workflow_id(number))
     try:
-        await handle.signal(VENDOR_UPDATE_SIGNAL, update)
+        await handle.signal(IncidentWorkflow.vendor_update, update)
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise

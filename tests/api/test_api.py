@@ -11,7 +11,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from core.temporal_client import workflow_id
+from domain.names import incident_workflow_id as workflow_id
 from tests.support.apistack import Stack, eventually, free_port, serve_api, stack_settings
 from tests.support.factories import settled_history
 
