@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import REQUESTER_ACTIONS, Principal, Role
 from api.deps import Services
 from api.errors import ApiError, not_found
-from core.temporal_client import start_incident
+from core.temporal_client import execute_action, start_incident
 from domain import lifecycle, sla
 from domain.models import (
     Action,
@@ -32,11 +32,11 @@ from domain.models import (
     Status,
     Strict,
     TimelineEntry,
-    TimelineWindow,
     Visibility,
 )
 from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
+from workflows.incident import IncidentWorkflow
 
 log = structlog.get_logger()
 MAX_PARENT_DEPTH = 20
@@ -119,7 +119,7 @@ async def read(services: Services, principal: Principal, number: str) -> Inciden
     view: IncidentView | None = record
     if record is None or record.status not in lifecycle.FINAL:
         try:
-            view = await handle_of(services, number).query("view", result_type=IncidentView)
+            view = await handle_of(services, number).query(IncidentWorkflow.view)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -145,9 +145,7 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
     entries = await services.store.get_timeline(number)
     if view.status not in lifecycle.FINAL:
         # Entries before the window's offset are all recorded; the window has the newest.
-        live = await handle_of(services, number).query(
-            "timeline_window", result_type=TimelineWindow
-        )
+        live = await handle_of(services, number).query(IncidentWorkflow.timeline_window)
         entries = entries[: live.offset] + live.entries
     if principal.requester_only:
         entries = [_without_work_notes(entry) for entry in entries if not _work_note(entry)]
@@ -179,9 +177,7 @@ async def transition(
     log.info("transition", incident=number, action=action.value, actor=principal.name)
     try:
         async with asyncio.timeout(UPDATE_WAIT_SECONDS), _update_slot(number):
-            view: IncidentView = await handle.execute_update(
-                action.value, request, id=request_id, result_type=IncidentView
-            )
+            view = await execute_action(handle, action, request, update_id=request_id)
     except TimeoutError:
         raise ApiError(
             503,

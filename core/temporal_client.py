@@ -12,9 +12,9 @@ from temporalio.runtime import Runtime
 
 from core.settings import Settings
 from domain import presentation
-from domain.models import IncidentState
+from domain.models import Action, ActionRequest, IncidentState, IncidentView
 from domain.names import incident_workflow_id
-from workflows.incident import IncidentWorkflow
+from workflows.incident import IncidentWorkflow, action_update
 
 
 async def connect(
@@ -54,3 +54,11 @@ async def start_incident(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
+
+
+async def execute_action(
+    handle: WorkflowHandle[Any, Any], action: Action, request: ActionRequest, *, update_id: str
+) -> IncidentView:
+    """A transition, as the action's named Update: the new view, or the rejection raised as
+    WorkflowUpdateFailedError."""
+    return await handle.execute_update(action_update(action), request, id=update_id)
