@@ -86,9 +86,16 @@ class Transition:
     check: Check | None = None
 
     def describe(self) -> str:
-        sources = ", ".join(sorted(status.value for status in self.sources))
-        target = self.target.value if self.target else "the same state"
-        return f"{self.summary} (from {sources} to {target}; body: {self.request.__name__})"
+        """One line for the Temporal UI and CLI: what, from where to where, the body's fields
+        (`?`: optional; `actor` and `request_id` may always be sent)."""
+        sources = ", ".join(status.value for status in Status if status in self.sources)
+        target = f" to {self.target.value}" if self.target else "; the status stays"
+        fields = ", ".join(
+            name + ("" if field.is_required() else "?")
+            for name, field in self.request.model_fields.items()
+            if name not in ActionRequest.model_fields
+        )
+        return f"{self.summary}. From {sources}{target}. Body: {fields or 'none'}"
 
 
 def allowed_actions(status: Status) -> list[Action]:
