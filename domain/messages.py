@@ -8,7 +8,8 @@ describe pydantic's complaints through `describe` too. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -21,6 +22,7 @@ INVALID_REQUEST = "InvalidRequest"
 REQUEST_PARTS = frozenset({"body", "query", "path", "header"})
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 
 def invalid_request(field: str, message: str) -> ApplicationError:
@@ -73,3 +75,22 @@ def decode(model: type[ModelT], args: Sequence[object], converter: PayloadConver
     if not isinstance(decoded, model):  # binary/plain or binary/null: bytes or None, not JSON
         raise invalid_request("body", f"not a JSON {model.__name__}")
     return decoded
+
+
+def raw_payload(returns: type | None) -> Callable[[HandlerT], HandlerT]:
+    """Declare a `(self, *payloads)` workflow handler to Temporal as taking one RawValue. Temporal
+    decodes a named handler's payload by its type hints, and drops a signal it cannot decode
+    before workflow code sees it; a RawValue it hands over untouched, so `messages.decode` is
+    the only decoder. The real `*payloads` also takes no payload (an empty body) or several
+    (then Temporal reads them as plain JSON), like the dynamic handlers."""
+
+    def declare(handler: HandlerT) -> HandlerT:
+        self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        payload = inspect.Parameter(
+            "payload", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=RawValue
+        )
+        handler.__signature__ = inspect.Signature([self_parameter, payload])  # type: ignore[attr-defined]
+        handler.__annotations__ = {"payload": RawValue, "return": returns}
+        return handler
+
+    return declare

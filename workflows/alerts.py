@@ -9,15 +9,18 @@ trigger for the same key then starts a new run and a new incident.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain import lifecycle, names, presentation
+    from domain import lifecycle, messages, names, presentation
     from domain.effects import IncidentClosed
     from domain.models import Channel, IncidentCreate
     from domain.policy import Policy
@@ -57,7 +60,9 @@ class AlertWorkflow:
         name=names.ALERT_UPDATE,
         description="A monitoring alert: trigger opens or repeats, acknowledge, resolve.",
     )
-    async def alert(self, event: AlertEvent) -> AlertOutcome:
+    @messages.raw_payload(AlertOutcome)
+    async def alert(self, *payloads: object) -> AlertOutcome:
+        event = _decode(AlertEvent, payloads)  # the validator has accepted it
         async with self._lock:  # one trigger at a time opens the incident; the rest attach
             try:
                 if self._incident is None:
@@ -74,7 +79,9 @@ class AlertWorkflow:
                 self._handled += 1
 
     @alert.validator
-    def _validate(self, event: AlertEvent) -> None:
+    @messages.raw_payload(None)
+    def _validate(self, *payloads: object) -> None:
+        event = _decode(AlertEvent, payloads)
         if event.action not in ALERT_ACTIONS:
             raise lifecycle.invalid_request("action", f"use one of {', '.join(ALERT_ACTIONS)}")
         if event.action == "trigger" and event.severity not in self._policy.alerts.severity:
@@ -85,7 +92,13 @@ class AlertWorkflow:
         name=names.INCIDENT_CLOSED_SIGNAL,
         description="The incident this alert opened closed: the next trigger opens a new one.",
     )
-    def incident_closed(self, event: IncidentClosed) -> None:
+    @messages.raw_payload(None)
+    def incident_closed(self, *payloads: object) -> None:
+        try:
+            event = _decode(IncidentClosed, payloads)
+        except ApplicationError as rejection:  # only incidents send it: nothing to record
+            workflow.logger.warning("signal rejected", extra={"error": rejection.message})
+            return
         if event.number == self._incident:
             self._incident = None
 
@@ -116,3 +129,10 @@ class AlertWorkflow:
             static_summary=presentation.summary(state),
         )
         return number
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _decode(model: type[ModelT], payloads: Sequence[object]) -> ModelT:
+    return messages.decode(model, payloads, workflow.payload_converter())

@@ -12,7 +12,6 @@ takes its payload raw and decodes it through `domain.messages.decode`, the one d
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -44,26 +43,6 @@ EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
 EventT = TypeVar("EventT", bound=BaseModel)
-HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
-
-
-def _raw_payload(returns: type | None) -> Callable[[HandlerT], HandlerT]:
-    """Declare a `(self, *payloads)` handler to Temporal as taking one RawValue. Temporal
-    decodes a named handler's payload by its type hints, and drops a signal it cannot decode
-    before workflow code sees it; a RawValue it hands over untouched, so `messages.decode` is
-    the only decoder. The real `*payloads` also takes no payload (an empty body) or several
-    (then Temporal reads them as plain JSON), like the dynamic handlers."""
-
-    def declare(handler: HandlerT) -> HandlerT:
-        self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        payload = inspect.Parameter(
-            "payload", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=RawValue
-        )
-        handler.__signature__ = inspect.Signature([self_parameter, payload])  # type: ignore[attr-defined]
-        handler.__annotations__ = {"payload": RawValue, "return": returns}
-        return handler
-
-    return declare
 
 
 def _with_action_handlers(cls: type[IncidentWorkflow]) -> type[IncidentWorkflow]:
@@ -75,11 +54,11 @@ def _with_action_handlers(cls: type[IncidentWorkflow]) -> type[IncidentWorkflow]
 
 
 def _action_update(action: Action, description: str) -> Any:
-    @_raw_payload(IncidentView)
+    @messages.raw_payload(IncidentView)
     def handle(self: IncidentWorkflow, *payloads: object) -> IncidentView:
         return self._transition(action.value, payloads)
 
-    @_raw_payload(None)
+    @messages.raw_payload(None)
     def validate(self: IncidentWorkflow, *payloads: object) -> None:
         self._validate_transition(action.value, payloads)
 
@@ -91,7 +70,7 @@ def _action_update(action: Action, description: str) -> Any:
 
 
 def _action_signal(action: Action, description: str) -> Any:
-    @_raw_payload(None)
+    @messages.raw_payload(None)
     def receive(self: IncidentWorkflow, *payloads: object) -> None:
         self._transition_signal(action.value, payloads)
 
@@ -237,7 +216,7 @@ class IncidentWorkflow:
         name=names.CHILD_LINKED_SIGNAL,
         description="An incident linked itself to this one as its child: {child}.",
     )
-    @_raw_payload(None)
+    @messages.raw_payload(None)
     def child_linked(self, *payloads: object) -> None:
         self._on_event(
             names.CHILD_LINKED_SIGNAL, payloads, relations.ChildLinked, relations.link_child
@@ -247,7 +226,7 @@ class IncidentWorkflow:
         name=names.PARENT_RESOLVED_SIGNAL,
         description="The parent was resolved: an open child follows with its resolution.",
     )
-    @_raw_payload(None)
+    @messages.raw_payload(None)
     def parent_resolved(self, *payloads: object) -> None:
         self._on_event(
             names.PARENT_RESOLVED_SIGNAL,
@@ -260,7 +239,7 @@ class IncidentWorkflow:
         name=names.PARENT_REOPENED_SIGNAL,
         description="The parent was reopened: a child it resolved is reopened too.",
     )
-    @_raw_payload(None)
+    @messages.raw_payload(None)
     def parent_reopened(self, *payloads: object) -> None:
         self._on_event(
             names.PARENT_REOPENED_SIGNAL,
@@ -273,7 +252,7 @@ class IncidentWorkflow:
         name=names.VENDOR_UPDATE_SIGNAL,
         description="A vendor's news about its ticket: {vendor, ticket_id, status, comment}.",
     )
-    @_raw_payload(None)
+    @messages.raw_payload(None)
     def vendor_update(self, *payloads: object) -> None:
         self._on_event(names.VENDOR_UPDATE_SIGNAL, payloads, VendorUpdate, relations.vendor_updated)
 
@@ -281,7 +260,7 @@ class IncidentWorkflow:
         name=names.ALERT_SIGNAL,
         description="The alert router passes on a repeat, an acknowledgement or a clear.",
     )
-    @_raw_payload(None)
+    @messages.raw_payload(None)
     def alert(self, *payloads: object) -> None:
         self._on_event(names.ALERT_SIGNAL, payloads, relations.AlertEvent, relations.alert_received)
 
