@@ -48,6 +48,9 @@ EventT = TypeVar("EventT", bound=BaseModel)
 def _with_action_handlers(cls: type[IncidentWorkflow]) -> type[IncidentWorkflow]:
     """One named Update and one named Signal per row of the transition table."""
     for action, rule in lifecycle.TRANSITIONS.items():
+        for attribute in (action.value, f"{action.value}_signal"):
+            if hasattr(cls, attribute):
+                raise TypeError(f"action {action} would replace {cls.__name__}.{attribute}")
         setattr(cls, action.value, _action_update(action, rule.describe()))
         setattr(cls, f"{action.value}_signal", _action_signal(action, rule.describe()))
     return cls
