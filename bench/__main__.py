@@ -63,7 +63,7 @@ from devrun.stack import (
     wait_until,
     write_tokens_file,
 )
-from domain.names import incident_workflow_id
+from domain.names import INCIDENT_WORKFLOW, incident_workflow_id
 
 # Targets from issue 8.
 TARGET_THROUGHPUT_RATIO = 0.80
@@ -487,7 +487,7 @@ def comparison(sdk: Sample, api: Sample) -> dict[str, Any]:
 
 
 async def measure_reads(bench: Bench, numbers: list[str]) -> dict[str, Any]:
-    present = await bench.client.count_workflows('WorkflowType="IncidentWorkflow"')
+    present = await bench.client.count_workflows(f'WorkflowType="{INCIDENT_WORKFLOW}"')
 
     async def get_one(index: int) -> None:
         await bench.api.call("GET", f"/incidents/{numbers[index % len(numbers)]}")
@@ -587,7 +587,7 @@ async def measure_sla(bench: Bench) -> dict[str, Any]:
 
     creates = await paced(range(min(bench.n, SLA_COHORT_MAX)), SLA_OPEN_RATE, create)
     open_now = await bench.client.count_workflows(
-        'WorkflowType="IncidentWorkflow" AND ExecutionStatus="Running"'
+        f'WorkflowType="{INCIDENT_WORKFLOW}" AND ExecutionStatus="Running"'
     )
     # Not the IncidentBreached search attribute: the response breach sets it first. Each
     # history instead, once the last resolution breach is due; again for those not there yet.

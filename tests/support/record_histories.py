@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.temporal_client import start_incident
 from domain.lifecycle import open_incident
 from domain.models import IncidentCreate, IncidentView
-from domain.names import alert_workflow_id
+from domain.names import alert_workflow_id, incident_workflow_id
 from domain.policy import parse_policy
 from domain.relations import AlertEvent
 from domain.search_attributes import ALL_KEYS
@@ -165,7 +165,7 @@ async def alert_storm(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
             AlertWorkflow.alert, event, start_workflow_operation=start, result_type=AlertOutcome
         )
     assert outcome is not None and outcome.incident is not None
-    incident = r.client.get_workflow_handle(f"incident-{outcome.incident}")
+    incident = r.client.get_workflow_handle(incident_workflow_id(outcome.incident))
     await asyncio.sleep(0.5)
     await r.act(incident, "close")
     return [incident, r.client.get_workflow_handle(alert_workflow_id("prometheus", key))]
