@@ -8,6 +8,7 @@ from typing import Protocol
 import structlog
 from temporalio import activity
 
+from domain import names
 from domain.effects import BridgeInfo, BridgeRequest
 
 log = structlog.get_logger()
@@ -31,7 +32,7 @@ class BridgeActivities:
     def __init__(self, provider: BridgeProvider) -> None:
         self._provider = provider
 
-    @activity.defn(name="open_bridge")
+    @activity.defn(name=names.OPEN_BRIDGE)
     async def open_bridge(self, request: BridgeRequest) -> BridgeInfo:
         url = await self._provider.open(request)
         log.info("bridge opened", incident=request.number, url=url)

@@ -25,6 +25,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain import names
 from domain.notifications import Delivery
 from domain.policy import NotificationChannel, Policy
 
@@ -48,7 +49,7 @@ class NotificationActivities:
         # An override directory need not hold every template: the shipped ones fill the gaps.
         self._template_dirs = [Path(override), templates_dir] if override else [templates_dir]
 
-    @activity.defn(name="send_notification")
+    @activity.defn(name=names.SEND_NOTIFICATION)
     async def send_notification(self, delivery: Delivery) -> None:
         logger = log.bind(
             incident=delivery.number,

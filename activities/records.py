@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from domain import names
 from domain.models import IncidentRecord
 from recordstore import RecordStore
 
@@ -12,12 +13,12 @@ class RecordActivities:
     def __init__(self, store: RecordStore) -> None:
         self._store = store
 
-    @activity.defn(name="upsert_incident_record")
+    @activity.defn(name=names.UPSERT_INCIDENT_RECORD)
     async def upsert_incident_record(self, record: IncidentRecord) -> None:
         # Idempotent (version check, timeline seq), so Temporal may retry it after any DB error.
         await self._store.upsert_incident(record)
 
-    @activity.defn(name="allocate_incident_number")
+    @activity.defn(name=names.ALLOCATE_INCIDENT_NUMBER)
     async def allocate_incident_number(self) -> str:
         # A retry after a lost reply allocates again: a gap in the numbers, never a duplicate.
         return await self._store.allocate_number()

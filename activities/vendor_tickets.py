@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import raise_for_status
+from domain import names
 from domain.calendar import TWENTY_FOUR_SEVEN, parse_duration
 from domain.policy import Policy, VendorPolicy
 from domain.vendors import VendorTicketRequest, VendorTicketResult
@@ -33,7 +34,7 @@ class VendorActivities:
         self._http = http
         self._store = store
 
-    @activity.defn(name="create_vendor_ticket")
+    @activity.defn(name=names.CREATE_VENDOR_TICKET)
     async def create_vendor_ticket(self, request: VendorTicketRequest) -> VendorTicketResult:
         logger = log.bind(
             incident=request.number,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from domain.messages import summary
+
 
 class Role(StrEnum):
     REQUESTER = "requester"
@@ -70,8 +72,5 @@ def _principal(path: Path, index: int, entry: object) -> Principal:
         return Principal.model_validate(entry)
     except ValidationError as error:
         # Without the input values: a rejected token is still somebody's secret.
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or 'entry'}: {issue['msg']}"
-            for issue in error.errors(include_input=False, include_url=False)
-        )
+        problems = summary(error, "entry")
         raise TokenFileError(f"{path}: principal {index + 1}: {problems}") from None

@@ -27,6 +27,7 @@ from api.service.errors import (
     Unprocessable,
     workflow_refusal,
 )
+from domain.messages import REQUEST_PARTS, describe
 from recordstore import IdempotencyConflict
 
 log = structlog.get_logger()
@@ -138,20 +139,9 @@ def too_large_response(max_bytes: int) -> JSONResponse:
     )
 
 
-def _field_of(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or str(location[-1] if location else "body")
-
-
 def _problem(issue: dict[str, Any]) -> dict[str, str]:
-    if issue["type"] == "json_invalid":  # located at ("body", character position) or ("body",)
-        reason = (issue.get("ctx") or {}).get("error")
-        position = issue["loc"][-1]
-        message = "not valid JSON" + (f": {reason}" if reason else "")
-        if isinstance(position, int):
-            message += f" at character {position}"
-        return {"field": "body", "message": message}
-    return {"field": _field_of(tuple(issue["loc"])), "message": issue["msg"]}
+    field, message = describe(issue, drop=REQUEST_PARTS)
+    return {"field": field, "message": message}
 
 
 async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -50,7 +50,7 @@ from temporalio.exceptions import TemporalError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from core.settings import Settings
-from core.temporal_client import connect, workflow_id
+from core.temporal_client import connect
 from devrun.stack import (
     Children,
     DevrunError,
@@ -63,6 +63,7 @@ from devrun.stack import (
     wait_until,
     write_tokens_file,
 )
+from domain.names import INCIDENT_WORKFLOW, incident_workflow_id
 
 # Targets from issue 8.
 TARGET_THROUGHPUT_RATIO = 0.80
@@ -486,7 +487,7 @@ def comparison(sdk: Sample, api: Sample) -> dict[str, Any]:
 
 
 async def measure_reads(bench: Bench, numbers: list[str]) -> dict[str, Any]:
-    present = await bench.client.count_workflows('WorkflowType="IncidentWorkflow"')
+    present = await bench.client.count_workflows(f'WorkflowType="{INCIDENT_WORKFLOW}"')
 
     async def get_one(index: int) -> None:
         await bench.api.call("GET", f"/incidents/{numbers[index % len(numbers)]}")
@@ -510,7 +511,7 @@ async def measure_lifecycle(bench: Bench) -> dict[str, Any]:
     await api.act(number, "start")
     await api.act(number, "resolve", resolution_code="fixed", resolution_notes="bench")
     await api.act(number, "close", note="bench")
-    handle = bench.client.get_workflow_handle(workflow_id(number))
+    handle = bench.client.get_workflow_handle(incident_workflow_id(number))
     await handle.result()
     events = (await handle.fetch_history()).events
     by_type = Counter(
@@ -586,7 +587,7 @@ async def measure_sla(bench: Bench) -> dict[str, Any]:
 
     creates = await paced(range(min(bench.n, SLA_COHORT_MAX)), SLA_OPEN_RATE, create)
     open_now = await bench.client.count_workflows(
-        'WorkflowType="IncidentWorkflow" AND ExecutionStatus="Running"'
+        f'WorkflowType="{INCIDENT_WORKFLOW}" AND ExecutionStatus="Running"'
     )
     # Not the IncidentBreached search attribute: the response breach sets it first. Each
     # history instead, once the last resolution breach is due; again for those not there yet.
@@ -596,7 +597,9 @@ async def measure_sla(bench: Bench) -> dict[str, Any]:
     found: dict[str, tuple[datetime, datetime]] = {}
 
     async def read_history(number: str) -> None:
-        history = await bench.client.get_workflow_handle(workflow_id(number)).fetch_history()
+        history = await bench.client.get_workflow_handle(
+            incident_workflow_id(number)
+        ).fetch_history()
         times = breach_times(history.events)
         if times is not None:
             found[number] = times

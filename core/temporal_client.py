@@ -12,8 +12,9 @@ from temporalio.runtime import Runtime
 
 from core.settings import Settings
 from domain import presentation
-from domain.models import IncidentState
-from workflows.incident import IncidentWorkflow
+from domain.models import Action, ActionRequest, IncidentState, IncidentView
+from domain.names import incident_workflow_id
+from workflows.incident import IncidentWorkflow, action_update
 
 
 async def connect(
@@ -40,10 +41,6 @@ async def connect(
     )
 
 
-def workflow_id(number: str) -> str:
-    return f"incident-{number}"
-
-
 async def start_incident(
     client: Client, task_queue: str, state: IncidentState
 ) -> WorkflowHandle[Any, Any]:
@@ -51,9 +48,17 @@ async def start_incident(
     return await client.start_workflow(
         IncidentWorkflow.run,
         state,
-        id=workflow_id(state.number),
+        id=incident_workflow_id(state.number),
         task_queue=task_queue,
         static_summary=presentation.summary(state),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
+
+
+async def execute_action(
+    handle: WorkflowHandle[Any, Any], action: Action, request: ActionRequest, *, update_id: str
+) -> IncidentView:
+    """A transition, as the action's named Update: the new view, or the rejection raised as
+    WorkflowUpdateFailedError."""
+    return await handle.execute_update(action_update(action), request, id=update_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from domain import lifecycle
+from domain import lifecycle, names
 from domain.kedb import KnownErrorQuery, Problem, ProblemProposal, ProblemReason
 from domain.models import (
     IncidentState,
@@ -23,13 +23,6 @@ from domain.models import (
 from domain.notifications import Delivery, deliveries_for
 from domain.relations import ChildLinked, ParentReopened, ParentResolved
 from domain.vendors import VendorTicketRequest, VendorTicketResult
-
-SEND_NOTIFICATION = "send_notification"
-LOOKUP_KNOWN_ERRORS = "lookup_known_errors"
-PROPOSE_PROBLEM = "propose_problem"
-OPEN_BRIDGE = "open_bridge"
-CREATE_VENDOR_TICKET = "create_vendor_ticket"
-INCIDENT_CLOSED_SIGNAL = "incident_closed"
 
 RECATEGORISING = frozenset(
     {"category", "subcategory", "service", "short_description", "description"}
@@ -68,14 +61,6 @@ class SendSignal:
 Effect = RunActivity | SendSignal
 
 
-def incident_workflow_id(number: str) -> str:
-    return f"incident-{number}"
-
-
-def alert_workflow_id(source: str, dedup_key: str) -> str:
-    return f"alert-{source}:{dedup_key}"
-
-
 def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Effect]:
     found: list[Effect] = [
         _notify(state, delivery) for delivery in deliveries_for(state, entry, seq)
@@ -91,8 +76,8 @@ def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
         reason = str(entry.details.get("reason", "parent reopened"))
         found += [
             SendSignal(
-                incident_workflow_id(child),
-                "parent_reopened",
+                names.incident_workflow_id(child),
+                names.PARENT_REOPENED_SIGNAL,
                 ParentReopened(parent=state.number, reason=reason, request_id=request),
             )
             for child in state.children
@@ -100,13 +85,15 @@ def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
     if entry.kind == "link_parent" and state.parent:
         found.append(
             SendSignal(
-                incident_workflow_id(state.parent), "child_linked", ChildLinked(child=state.number)
+                names.incident_workflow_id(state.parent),
+                names.CHILD_LINKED_SIGNAL,
+                ChildLinked(child=state.number),
             )
         )
     if entry.kind in ("close", "cancel") and state.alert is not None:
-        router = alert_workflow_id(state.alert.source, state.alert.dedup_key)
+        router = names.alert_workflow_id(state.alert.source, state.alert.dedup_key)
         found.append(
-            SendSignal(router, INCIDENT_CLOSED_SIGNAL, IncidentClosed(number=state.number))
+            SendSignal(router, names.INCIDENT_CLOSED_SIGNAL, IncidentClosed(number=state.number))
         )
     if entry.kind == "vendor_ticket":
         found.append(_create_vendor_ticket(state, entry))
@@ -122,7 +109,10 @@ def once_effects(state: IncidentState) -> list[Effect]:
         )
         return [
             RunActivity(
-                OPEN_BRIDGE, bridge, f"open the bridge for {state.number}", timedelta(minutes=10)
+                names.OPEN_BRIDGE,
+                bridge,
+                f"open the bridge for {state.number}",
+                timedelta(minutes=10),
             )
         ]
     return []
@@ -135,14 +125,17 @@ def _notify(state: IncidentState, delivery: Delivery) -> RunActivity:
     summary = (
         f"notify {delivery.role} {delivery.recipient} via {delivery.channel}: {delivery.event}"
     )
-    return RunActivity(SEND_NOTIFICATION, delivery, summary, retry_for)
+    return RunActivity(names.SEND_NOTIFICATION, delivery, summary, retry_for)
 
 
 def _lookup_known_errors(state: IncidentState) -> RunActivity:
     text = f"{state.short_description}\n{state.description}"[:4000]
     query = KnownErrorQuery(text=text, category=state.category, service=state.service, limit=3)
     return RunActivity(
-        LOOKUP_KNOWN_ERRORS, query, f"look up known errors for {state.number}", timedelta(minutes=5)
+        names.LOOKUP_KNOWN_ERRORS,
+        query,
+        f"look up known errors for {state.number}",
+        timedelta(minutes=5),
     )
 
 
@@ -174,7 +167,7 @@ def _on_resolve(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
         )
         found.append(
             RunActivity(
-                PROPOSE_PROBLEM,
+                names.PROPOSE_PROBLEM,
                 proposal,
                 f"propose a problem for {state.number}",
                 timedelta(hours=1),
@@ -189,7 +182,7 @@ def _on_resolve(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
             request_id=f"{state.number}/{seq}",
         )
         found += [
-            SendSignal(incident_workflow_id(child), "parent_resolved", cascade)
+            SendSignal(names.incident_workflow_id(child), names.PARENT_RESOLVED_SIGNAL, cascade)
             for child in state.children
         ]
     return found
@@ -207,7 +200,7 @@ def _create_vendor_ticket(state: IncidentState, entry: TimelineEntry) -> RunActi
     )
     retry_for = timedelta(seconds=state.policy.seconds(state.policy.tickets.retry_for, "24x7"))
     summary = f"open a {ticket.vendor} ticket for {state.number}"
-    return RunActivity(CREATE_VENDOR_TICKET, request, summary, retry_for)
+    return RunActivity(names.CREATE_VENDOR_TICKET, request, summary, retry_for)
 
 
 # --- what comes back ----------------------------------------------------------------------
@@ -215,7 +208,7 @@ def _create_vendor_ticket(state: IncidentState, entry: TimelineEntry) -> RunActi
 
 def apply_result(state: IncidentState, effect: RunActivity, result: Any, now: datetime) -> None:
     """Record what a finished activity brought back."""
-    if effect.activity == LOOKUP_KNOWN_ERRORS:
+    if effect.activity == names.LOOKUP_KNOWN_ERRORS:
         matches = [KnownErrorMatch.model_validate(match) for match in result]
         if matches != state.suggestions:
             state.suggestions = matches
@@ -223,15 +216,15 @@ def apply_result(state: IncidentState, effect: RunActivity, result: Any, now: da
             lifecycle.record(
                 state, now, "system", "known_errors_suggested", details={"matches": shown}
             )
-    elif effect.activity == PROPOSE_PROBLEM:
+    elif effect.activity == names.PROPOSE_PROBLEM:
         problem = Problem.model_validate(result)
         state.problem_id = problem.id
         details = {"problem": problem.id, "reason": problem.reason}
         lifecycle.record(state, now, "system", "problem_proposed", details=details)
-    elif effect.activity == OPEN_BRIDGE:
+    elif effect.activity == names.OPEN_BRIDGE:
         state.bridge_url = BridgeInfo.model_validate(result).url
         lifecycle.record(state, now, "system", "bridge_opened", details={"url": state.bridge_url})
-    elif effect.activity == CREATE_VENDOR_TICKET:
+    elif effect.activity == names.CREATE_VENDOR_TICKET:
         assert isinstance(effect.arg, VendorTicketRequest)
         opened = VendorTicketResult.model_validate(result)
         ticket = _ticket(state, effect.arg.key)

@@ -1,7 +1,9 @@
 """The incident lifecycle: one transition table and pure functions that apply it.
 
-The workflow, the API (409 bodies, docs) and the tests all read `TRANSITIONS`; no other copy of a
-lifecycle rule exists. Nothing here does I/O or reads a clock: `now` is always passed in.
+One row per action: its request model, the states it may start from, the state it leads to,
+the check that must pass and the change it makes. The workflow (its handlers are made from the
+rows), the API (routes, 409 bodies, docs) and the tests all read `TRANSITIONS`; no other copy
+of a lifecycle rule exists. Nothing here does I/O or reads a clock: `now` is always passed in.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from temporalio.exceptions import ApplicationError
 
 from domain import sla
 from domain.calendar import Calendar
+from domain.messages import INVALID_REQUEST as INVALID_REQUEST
+from domain.messages import invalid_request as invalid_request
 from domain.models import (
     Action,
     ActionRequest,
@@ -66,37 +70,32 @@ INTERNAL_FIELDS = {
     "recorded_timeline",
 }
 INVALID_TRANSITION = "InvalidTransition"
-INVALID_REQUEST = "InvalidRequest"
+# A check raises the rejection a caller should see; a change alters the state in place and
+# returns the details of the transition's timeline entry. Both receive the row's request model.
+Check = Callable[[IncidentState, Any], None]
+Change = Callable[[IncidentState, Any, datetime], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Transition:
+    summary: str  # what the action does, for the Temporal UI, the CLI and the API docs
     request: type[ActionRequest]
     sources: frozenset[Status]
     target: Status | None  # None: the status does not change
+    change: Change
+    check: Check | None = None
 
-
-TRANSITIONS: dict[Action, Transition] = {
-    Action.ASSIGN: Transition(AssignRequest, OPEN, Status.ASSIGNED),
-    Action.START: Transition(StartRequest, frozenset({Status.ASSIGNED}), Status.IN_PROGRESS),
-    Action.PEND: Transition(PendRequest, frozenset({Status.IN_PROGRESS}), Status.PENDING),
-    Action.RESUME: Transition(ResumeRequest, frozenset({Status.PENDING}), Status.IN_PROGRESS),
-    Action.RESOLVE: Transition(
-        ResolveRequest,
-        frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING}),
-        Status.RESOLVED,
-    ),
-    Action.REOPEN: Transition(ReopenRequest, frozenset({Status.RESOLVED}), Status.IN_PROGRESS),
-    Action.CLOSE: Transition(CloseRequest, frozenset({Status.RESOLVED}), Status.CLOSED),
-    Action.CANCEL: Transition(CancelRequest, OPEN, Status.CANCELED),
-    Action.ESCALATE: Transition(EscalateRequest, OPEN, None),
-    Action.UPDATE: Transition(UpdateRequest, OPEN, None),
-    Action.COMMENT: Transition(CommentRequest, OPEN | {Status.RESOLVED}, None),
-    Action.DECLARE_MAJOR: Transition(DeclareMajorRequest, OPEN, None),
-    Action.LINK_PARENT: Transition(LinkParentRequest, OPEN, None),
-    Action.REVIEW: Transition(ReviewRequest, OPEN | {Status.RESOLVED}, None),
-    Action.VENDOR_TICKET: Transition(VendorTicketCreate, OPEN, None),
-}
+    def describe(self) -> str:
+        """One line for the Temporal UI and CLI: what, from where to where, the body's fields
+        (`?`: optional; `actor` and `request_id` may always be sent)."""
+        sources = ", ".join(status.value for status in Status if status in self.sources)
+        target = f" to {self.target.value}" if self.target else "; the status stays"
+        fields = ", ".join(
+            name + ("" if field.is_required() else "?")
+            for name, field in self.request.model_fields.items()
+            if name not in ActionRequest.model_fields
+        )
+        return f"{self.summary}. From {sources}{target}. Body: {fields or 'none'}"
 
 
 def allowed_actions(status: Status) -> list[Action]:
@@ -109,15 +108,6 @@ def invalid_transition(status: Status, action: Action | str) -> ApplicationError
         f"cannot {action} an incident that is {status}; allowed: {', '.join(allowed) or 'none'}",
         {"state": status.value, "action": str(action), "allowed_actions": allowed},
         type=INVALID_TRANSITION,
-        non_retryable=True,
-    )
-
-
-def invalid_request(field: str, message: str) -> ApplicationError:
-    return ApplicationError(
-        f"{field}: {message}",
-        {"field": field, "message": message},
-        type=INVALID_REQUEST,
         non_retryable=True,
     )
 
@@ -170,11 +160,8 @@ def _escalate_urgent(state: IncidentState, now: datetime, reason: str) -> None:
     if state.priority not in state.policy.escalation.notify_manager_at_creation:
         return
     state.escalation_count += 1
-    details = {
-        "kind": EscalationKind.HIERARCHICAL.value,
-        "reason": reason,
-        "notify": [state.policy.contacts.incident_manager],
-    }
+    details = {"kind": EscalationKind.HIERARCHICAL.value, "reason": reason}
+    details |= notice([state.policy.contacts.incident_manager])
     record(state, now, "system", "escalated", details=details)
 
 
@@ -245,28 +232,51 @@ def check(state: IncidentState, action: Action, request: ActionRequest) -> None:
         raise invalid_transition(state.status, action)
     if not isinstance(request, rule.request):
         raise invalid_request("body", f"{action} expects {rule.request.__name__}")
-    precondition = PRECONDITIONS.get(action)
-    if precondition is not None:
-        precondition(state, request)
+    if rule.check is not None:
+        rule.check(state, request)
 
 
 def apply(
     state: IncidentState, action: Action, request: ActionRequest, now: datetime
 ) -> TimelineEntry:
     """Check, then change `state` in place; returns the timeline entry of the transition."""
+    return _transition(state, action, request, now, TRANSITIONS[action].change)
+
+
+def close_automatically(state: IncidentState, now: datetime) -> TimelineEntry:
+    """The auto-close timer: the close row, with close code `auto`."""
+    return _transition(
+        state,
+        Action.CLOSE,
+        CloseRequest(actor="system"),
+        now,
+        lambda state, request, now: _closed(state, request, now, CloseCode.AUTO),
+    )
+
+
+def _transition(
+    state: IncidentState, action: Action, request: ActionRequest, now: datetime, change: Change
+) -> TimelineEntry:
     check(state, action, request)
-    before = state.status
-    rule = TRANSITIONS[action]
-    priority = state.priority
-    details = EFFECTS[action](state, request, now) or {}
-    if rule.target is not None:
-        state.status = rule.target
+    before, priority = state.status, state.priority
+    details = _enter(state, action, request, now, change)
     entry = record(state, now, request.actor, action.value, before, state.status, details)
     if state.priority < priority:  # raised: P3 -> P2 compares as "P2" < "P3"
         _escalate_urgent(state, now, f"priority raised to {state.priority}")
     if state.status == Status.CLOSED:
         invite_to_survey(state, now)
     return entry
+
+
+def _enter(
+    state: IncidentState, action: Action, request: ActionRequest, now: datetime, change: Change
+) -> dict[str, Any]:
+    """The row's change and its target state, without a timeline entry of its own."""
+    details = change(state, request, now)
+    target = TRANSITIONS[action].target
+    if target is not None:
+        state.status = target
+    return details
 
 
 def invite_to_survey(state: IncidentState, now: datetime) -> None:
@@ -278,65 +288,60 @@ def invite_to_survey(state: IncidentState, now: datetime) -> None:
         record(state, now, "system", "survey_invited", details={"caller": state.caller})
 
 
-def _check_start(state: IncidentState, request: ActionRequest) -> None:
-    assert isinstance(request, StartRequest)
+def notice(recipients: list[str] | str) -> dict[str, Any]:
+    """The `notify` detail of automatic and hierarchical entries: who the entry is meant for,
+    as the timeline shows it. Who actually hears of it is `domain.notifications`' business."""
+    return {"notify": recipients}
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _check_start(state: IncidentState, request: StartRequest) -> None:
     if not (request.assignee or state.assignee):
         raise invalid_request("assignee", "an incident needs an assignee before work starts")
 
 
-def _check_resolve(state: IncidentState, request: ActionRequest) -> None:
-    assert isinstance(request, ResolveRequest)
+def _check_resolve(state: IncidentState, request: ResolveRequest) -> None:
     if request.resolution_code == ResolutionCode.KNOWN_ERROR and not request.known_error_id:
         raise invalid_request("known_error_id", "required when resolution_code is known_error")
 
 
-def _check_escalate(state: IncidentState, request: ActionRequest) -> None:
-    assert isinstance(request, EscalateRequest)
+def _check_escalate(state: IncidentState, request: EscalateRequest) -> None:
     if request.kind == EscalationKind.FUNCTIONAL and state.support_level == SUPPORT_LEVELS[-1]:
         raise invalid_request("kind", f"already at the top support level {state.support_level}")
 
 
-def _check_update(state: IncidentState, request: ActionRequest) -> None:
-    assert isinstance(request, UpdateRequest)
+def _check_update(state: IncidentState, request: UpdateRequest) -> None:
     if not _changes(state, request):
         raise invalid_request("body", "no field differs from the incident's current values")
     if _new_priority(state, request) != state.priority and not request.reason:
         raise invalid_request("reason", "required when the priority changes")
 
 
-def _check_declare_major(state: IncidentState, request: ActionRequest) -> None:
+def _check_declare_major(state: IncidentState, request: DeclareMajorRequest) -> None:
     if state.major:
         raise invalid_request("major", "the incident is already a major incident")
 
 
-def _check_link_parent(state: IncidentState, request: ActionRequest) -> None:
-    assert isinstance(request, LinkParentRequest)
+def _check_link_parent(state: IncidentState, request: LinkParentRequest) -> None:
     if request.parent == state.number:
         raise invalid_request("parent", "an incident cannot be its own parent")
     if request.parent in state.children:
         raise invalid_request("parent", f"{request.parent} is a child of this incident")
 
 
-def _check_close(state: IncidentState, request: ActionRequest) -> None:
+def _check_close(state: IncidentState, request: CloseRequest) -> None:
     if state.major and state.review is None:
         raise invalid_request("review", "a major incident needs its post-incident review first")
 
 
-def _check_review(state: IncidentState, request: ActionRequest) -> None:
+def _check_review(state: IncidentState, request: ReviewRequest) -> None:
     if not state.major:
         raise invalid_request("major", "only major incidents have a post-incident review")
 
 
-PRECONDITIONS: dict[Action, Callable[[IncidentState, ActionRequest], None]] = {
-    Action.CLOSE: _check_close,
-    Action.REVIEW: _check_review,
-    Action.START: _check_start,
-    Action.RESOLVE: _check_resolve,
-    Action.ESCALATE: _check_escalate,
-    Action.UPDATE: _check_update,
-    Action.DECLARE_MAJOR: _check_declare_major,
-    Action.LINK_PARENT: _check_link_parent,
-}
+# --- changes ------------------------------------------------------------------------------
 
 
 def _request_details(request: BaseModel) -> dict[str, Any]:
@@ -349,8 +354,7 @@ def _resume_resolution_clock(state: IncidentState, now: datetime) -> None:
         state.pending_reason = None
 
 
-def _assign(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, AssignRequest)
+def _assign(state: IncidentState, request: AssignRequest, now: datetime) -> dict[str, Any]:
     if state.assignment_group is not None and state.assignment_group != request.group:
         state.reassignment_count += 1
     state.assignment_group = request.group
@@ -360,16 +364,14 @@ def _assign(state: IncidentState, request: ActionRequest, now: datetime) -> dict
     return _request_details(request)
 
 
-def _start(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, StartRequest)
+def _start(state: IncidentState, request: StartRequest, now: datetime) -> dict[str, Any]:
     state.assignee = request.assignee or state.assignee
     state.started_at = state.started_at or now
     sla.stop(state.response_sla, calendar_of(state, state.response_sla), now)
     return {"assignee": state.assignee}
 
 
-def _pend(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, PendRequest)
+def _pend(state: IncidentState, request: PendRequest, now: datetime) -> dict[str, Any]:
     state.pending_reason = request.reason
     sla.pause(
         state.resolution_sla, calendar_of(state, state.resolution_sla), now, request.reason.value
@@ -377,13 +379,12 @@ def _pend(state: IncidentState, request: ActionRequest, now: datetime) -> dict[s
     return _request_details(request)
 
 
-def _resume(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
+def _resume(state: IncidentState, request: ResumeRequest, now: datetime) -> dict[str, Any]:
     _resume_resolution_clock(state, now)
     return _request_details(request)
 
 
-def _resolve(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, ResolveRequest)
+def _resolve(state: IncidentState, request: ResolveRequest, now: datetime) -> dict[str, Any]:
     state.resolution_code = request.resolution_code
     state.resolution_notes = request.resolution_notes
     state.known_error_id = request.known_error_id
@@ -398,8 +399,7 @@ def _resolve(state: IncidentState, request: ActionRequest, now: datetime) -> dic
     return _request_details(request)
 
 
-def _reopened(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, ReopenRequest)
+def _reopened(state: IncidentState, request: ReopenRequest, now: datetime) -> dict[str, Any]:
     state.reopen_count += 1
     previous = {
         "resolution_code": state.resolution_code,
@@ -414,32 +414,33 @@ def _reopened(state: IncidentState, request: ActionRequest, now: datetime) -> di
     return {"reason": request.reason, "previous_resolution": previous}
 
 
-def _close(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    return finish(state, now, CloseCode.CONFIRMED) | _request_details(request)
+def _close(state: IncidentState, request: CloseRequest, now: datetime) -> dict[str, Any]:
+    return _closed(state, request, now, CloseCode.CONFIRMED)
 
 
-def _cancel(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
+def _closed(
+    state: IncidentState, request: CloseRequest, now: datetime, close_code: CloseCode
+) -> dict[str, Any]:
+    state.close_code = close_code
+    state.closed_at = now
+    sla.stop(state.resolution_sla, calendar_of(state, state.resolution_sla), now)
+    return {"close_code": close_code.value} | _request_details(request)
+
+
+def _cancel(state: IncidentState, request: CancelRequest, now: datetime) -> dict[str, Any]:
     state.canceled_at = now
     sla.stop(state.resolution_sla, calendar_of(state, state.resolution_sla), now)
     sla.stop(state.response_sla, calendar_of(state, state.response_sla), now)
     return _request_details(request)
 
 
-def finish(state: IncidentState, now: datetime, close_code: CloseCode) -> dict[str, Any]:
-    state.close_code = close_code
-    state.closed_at = now
-    sla.stop(state.resolution_sla, calendar_of(state, state.resolution_sla), now)
-    return {"close_code": close_code.value}
-
-
-def _escalate(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, EscalateRequest)
+def _escalate(state: IncidentState, request: EscalateRequest, now: datetime) -> dict[str, Any]:
     state.escalation_count += 1
     details = _request_details(request)
     if request.kind == EscalationKind.FUNCTIONAL:
         details |= escalate_support_level(state)
     else:
-        details["notify"] = state.policy.contacts.incident_manager
+        details |= notice(state.policy.contacts.incident_manager)
     return details
 
 
@@ -459,8 +460,7 @@ def escalate_support_level(state: IncidentState) -> dict[str, Any]:
     return details
 
 
-def _update(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, UpdateRequest)
+def _update(state: IncidentState, request: UpdateRequest, now: datetime) -> dict[str, Any]:
     changes = _changes(state, request)
     for field, (_, new) in changes.items():
         setattr(state, field, new)
@@ -478,20 +478,13 @@ def change_priority(state: IncidentState, priority: Priority, now: datetime) -> 
     A clock that already stopped (response met) keeps the outcome it had."""
     state.priority = priority
     target = state.policy.sla[priority]
+    calendar = state.policy.calendar(target.calendar)
     for clock, duration in (
         (state.response_sla, target.response),
         (state.resolution_sla, target.resolution),
     ):
-        if clock.stopped_at is not None:
-            continue
-        calendar = state.policy.calendar(target.calendar)
-        used = sla.elapsed(clock, calendar_of(state, clock), now)
-        if clock.running_since is not None:
-            clock.elapsed_seconds, clock.running_since = used, now
-        else:
-            clock.elapsed_seconds = used
-        clock.calendar = target.calendar
-        sla.retarget(clock, calendar, state.policy.seconds(duration, target.calendar), now)
+        seconds = state.policy.seconds(duration, target.calendar)
+        sla.retarget(clock, calendar_of(state, clock), target.calendar, calendar, seconds, now)
     if priority in state.policy.major.priorities:
         become_major(state, now)
 
@@ -511,26 +504,30 @@ def _new_priority(state: IncidentState, request: UpdateRequest) -> Priority:
     )
 
 
-def _comment(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, CommentRequest)
+def _comment(state: IncidentState, request: CommentRequest, now: datetime) -> dict[str, Any]:
     details = _request_details(request)
     if request.visibility == Visibility.WORK_NOTE:
         state.last_work_note = request.text
     by_caller_publicly = request.actor == state.caller and request.visibility == Visibility.PUBLIC
     if by_caller_publicly and state.pending_reason == PendingReason.AWAITING_CALLER:
-        _resume_resolution_clock(state, now)
-        state.status = Status.IN_PROGRESS
+        # The caller answered: the resume row's change, recorded as part of this comment.
+        resume = ResumeRequest(actor=request.actor)
+        check(state, Action.RESUME, resume)
+        _enter(state, Action.RESUME, resume, now, TRANSITIONS[Action.RESUME].change)
         details["resumed"] = True
     return details
 
 
-def _declare_major(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
+def _declare_major(
+    state: IncidentState, request: DeclareMajorRequest, now: datetime
+) -> dict[str, Any]:
     become_major(state, now)
     return _request_details(request)
 
 
-def _vendor_ticket(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, VendorTicketCreate)
+def _vendor_ticket(
+    state: IncidentState, request: VendorTicketCreate, now: datetime
+) -> dict[str, Any]:
     key = request.request_id or f"{state.number}-vendor-{len(state.vendor_tickets) + 1}"
     ticket = VendorTicket(
         vendor=request.vendor,
@@ -548,33 +545,78 @@ def become_major(state: IncidentState, now: datetime) -> None:
         state.major, state.major_since = True, now
 
 
-def _review(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, ReviewRequest)
+def _review(state: IncidentState, request: ReviewRequest, now: datetime) -> dict[str, Any]:
     fields = request.model_dump(exclude={"actor", "request_id"})
     state.review = PostIncidentReview(**fields, by=request.actor, at=now)
     return {"root_cause": request.root_cause, "actions": len(request.actions)}
 
 
-def _link_parent(state: IncidentState, request: ActionRequest, now: datetime) -> dict[str, Any]:
-    assert isinstance(request, LinkParentRequest)
+def _link_parent(state: IncidentState, request: LinkParentRequest, now: datetime) -> dict[str, Any]:
     state.parent = request.parent
     return _request_details(request)
 
 
-EFFECTS: dict[Action, Callable[[IncidentState, ActionRequest, datetime], dict[str, Any] | None]] = {
-    Action.ASSIGN: _assign,
-    Action.START: _start,
-    Action.PEND: _pend,
-    Action.RESUME: _resume,
-    Action.RESOLVE: _resolve,
-    Action.REOPEN: _reopened,
-    Action.CLOSE: _close,
-    Action.CANCEL: _cancel,
-    Action.ESCALATE: _escalate,
-    Action.UPDATE: _update,
-    Action.COMMENT: _comment,
-    Action.DECLARE_MAJOR: _declare_major,
-    Action.LINK_PARENT: _link_parent,
-    Action.REVIEW: _review,
-    Action.VENDOR_TICKET: _vendor_ticket,
-}
+# --- the table ----------------------------------------------------------------------------
+
+WORKING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING})
+
+TRANSITIONS: dict[Action, Transition] = {
+    Action.ASSIGN: Transition(
+        "Assign to a group, and optionally an assignee", AssignRequest, OPEN, Status.ASSIGNED,
+        _assign,
+    ),
+    Action.START: Transition(
+        "Start work; stops the response SLA", StartRequest, frozenset({Status.ASSIGNED}),
+        Status.IN_PROGRESS, _start, _check_start,
+    ),
+    Action.PEND: Transition(
+        "Wait for the caller, a vendor, a problem or a change; pauses the resolution SLA",
+        PendRequest, frozenset({Status.IN_PROGRESS}), Status.PENDING, _pend,
+    ),
+    Action.RESUME: Transition(
+        "Resume work after a wait", ResumeRequest, frozenset({Status.PENDING}),
+        Status.IN_PROGRESS, _resume,
+    ),
+    Action.RESOLVE: Transition(
+        "Resolve with a resolution code and notes", ResolveRequest, WORKING, Status.RESOLVED,
+        _resolve, _check_resolve,
+    ),
+    Action.REOPEN: Transition(
+        "Reopen: the caller rejects the resolution", ReopenRequest,
+        frozenset({Status.RESOLVED}), Status.IN_PROGRESS, _reopened,
+    ),
+    Action.CLOSE: Transition(
+        "Close: the caller confirms the resolution", CloseRequest, frozenset({Status.RESOLVED}),
+        Status.CLOSED, _close, _check_close,
+    ),
+    Action.CANCEL: Transition(
+        "Cancel with a reason", CancelRequest, OPEN, Status.CANCELED, _cancel,
+    ),
+    Action.ESCALATE: Transition(
+        "Escalate: functional (next support level) or hierarchical (incident manager)",
+        EscalateRequest, OPEN, None, _escalate, _check_escalate,
+    ),
+    Action.UPDATE: Transition(
+        "Change impact, urgency, category, description or service", UpdateRequest, OPEN, None,
+        _update, _check_update,
+    ),
+    Action.COMMENT: Transition(
+        "Add a public comment or a work note", CommentRequest, OPEN | {Status.RESOLVED}, None,
+        _comment,
+    ),
+    Action.DECLARE_MAJOR: Transition(
+        "Declare a major incident", DeclareMajorRequest, OPEN, None, _declare_major,
+        _check_declare_major,
+    ),
+    Action.LINK_PARENT: Transition(
+        "Make this incident a child of an open parent", LinkParentRequest, OPEN, None,
+        _link_parent, _check_link_parent,
+    ),
+    Action.REVIEW: Transition(
+        "The post-incident review of a major incident", ReviewRequest, OPEN | {Status.RESOLVED},
+        None, _review, _check_review,
+    ),
+    Action.VENDOR_TICKET: Transition(
+        "Open a ticket with a vendor", VendorTicketCreate, OPEN, None, _vendor_ticket,
+    ),
+}  # fmt: skip

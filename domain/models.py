@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Policy, Priority
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32_000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Level = Annotated[int, Field(ge=1, le=3, description="1 high, 2 medium, 3 low")]
-IncidentNumber = Annotated[str, StringConstraints(pattern=r"^INC\d{7}$")]
+IncidentNumber = Annotated[str, StringConstraints(pattern=INCIDENT_NUMBER_PATTERN)]
 
 
 class Status(StrEnum):

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from domain.calendar import TWENTY_FOUR_SEVEN, Calendar, parse_duration
+from domain.messages import summary
 
 
 class Priority(StrEnum):
@@ -269,11 +270,7 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     try:
         policy = Policy.model_validate(raw)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise PolicyError(f"{source}: {problems}") from None
+        raise PolicyError(f"{source}: {summary(error, '(top)')}") from None
     _check_wiring(policy, source)
     return policy
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from domain import lifecycle
+from domain import lifecycle, names
 from domain.models import (
     Action,
     AlertInfo,
@@ -26,14 +26,14 @@ from domain.models import (
     StartRequest,
     Status,
 )
-from domain.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
+from domain.vendors import VendorUpdate
 
+# Timeline kinds of the events (the signals that bring them are named in `domain.names`).
 CHILD_LINKED = "child_linked"
-PARENT_RESOLVED = "parent_resolved"
-PARENT_REOPENED = "parent_reopened"
 ALERT_REPEATED = "alert_repeated"
 ALERT_ACKNOWLEDGED = "alert_acknowledged"
 ALERT_RESOLVED = "alert_resolved"
+VENDOR_UPDATED = "vendor_update"
 
 
 class ChildLinked(BaseModel):
@@ -118,7 +118,7 @@ def vendor_updated(state: IncidentState, update: VendorUpdate, now: datetime) ->
     )
     if ticket is None:
         details = {
-            "action": VENDOR_UPDATE_SIGNAL,
+            "action": names.VENDOR_UPDATE_SIGNAL,
             "error": "unknown vendor ticket",
         } | update.model_dump()
         lifecycle.record(state, now, update.vendor, "rejected", details=details)
@@ -128,7 +128,7 @@ def vendor_updated(state: IncidentState, update: VendorUpdate, now: datetime) ->
         state,
         now,
         update.vendor,
-        VENDOR_UPDATE_SIGNAL,
+        VENDOR_UPDATED,
         details=update.model_dump(exclude_none=True),
     )
     if update.resolved and state.pending_reason == PendingReason.AWAITING_VENDOR:
@@ -182,3 +182,18 @@ def alert_cleared(state: IncidentState, event: AlertEvent, now: datetime) -> Non
     lifecycle.record(
         state, now, event.source, ALERT_RESOLVED, details={"status": state.status.value}
     )
+
+
+ALERT_ACTIONS = {
+    "trigger": alert_repeated,
+    "acknowledge": alert_acknowledged,
+    "resolve": alert_cleared,
+}
+
+
+def alert_received(state: IncidentState, event: AlertEvent, now: datetime) -> None:
+    """The alert router passes on a repeat, an acknowledgement or a clear."""
+    handle = ALERT_ACTIONS.get(event.action)
+    if handle is None:
+        raise lifecycle.invalid_request("action", f"use one of {', '.join(ALERT_ACTIONS)}")
+    handle(state, event, now)

@@ -58,18 +58,23 @@ def stop(clock: SlaClock, calendar: Calendar, now: datetime) -> None:
     clock.due_at = None
 
 
-def restart(clock: SlaClock, calendar: Calendar, now: datetime) -> None:
-    """A reopened incident: the resolution clock goes on from where it stopped."""
-    clock.stopped_at = None
-    clock.paused_since = None
-    clock.pause_reason = None
-    clock.running_since = now
-    refresh_due(clock, calendar)
-
-
-def retarget(clock: SlaClock, calendar: Calendar, target_seconds: float, now: datetime) -> None:
-    """A priority change keeps the working time used and measures it against the new target.
-    Thresholds already crossed under the old target are not announced again."""
+def retarget(
+    clock: SlaClock,
+    used_on: Calendar,
+    calendar_name: str,
+    calendar: Calendar,
+    target_seconds: float,
+    now: datetime,
+) -> None:
+    """A priority change keeps the working time used (counted on `used_on`, the calendar the
+    clock ran on) and measures it against the new target on the new calendar. A clock that
+    stopped keeps its outcome; thresholds already crossed are not announced again."""
+    if clock.stopped_at is not None:
+        return
+    clock.elapsed_seconds = elapsed(clock, used_on, now)
+    if clock.running_since is not None:
+        clock.running_since = now
+    clock.calendar = calendar_name
     clock.target_seconds = target_seconds
     clock.warnings_fired = [
         f for f in clock.warnings_fired if elapsed(clock, calendar, now) >= f * target_seconds

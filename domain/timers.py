@@ -12,7 +12,7 @@ from typing import Any
 
 from domain import lifecycle
 from domain.calendar import add_working_seconds
-from domain.models import CloseCode, EscalationKind, IncidentState, SlaClock, Status
+from domain.models import EscalationKind, IncidentState, SlaClock, Status
 from domain.sla import moment
 
 WARNING = "sla_warning"
@@ -123,7 +123,7 @@ def _assignees(state: IncidentState) -> list[str]:
 def _warn(state: IncidentState, event: DueEvent) -> None:
     clock = _clock(state, event)
     clock.warnings_fired.append(event.fraction or 0.0)
-    details = _clock_details(clock, event) | {"notify": _assignees(state)}
+    details = _clock_details(clock, event) | lifecycle.notice(_assignees(state))
     lifecycle.record(state, event.at, "system", WARNING, details=details)
 
 
@@ -133,7 +133,7 @@ def _escalate(state: IncidentState, event: DueEvent) -> None:
     details: dict[str, Any] = {"kind": EscalationKind.FUNCTIONAL.value, "automatic": True}
     details |= {"reason": f"resolution SLA at {(event.fraction or 0) * 100:g}%"}
     details |= lifecycle.escalate_support_level(state)
-    details["notify"] = _assignees(state)
+    details |= lifecycle.notice(_assignees(state))
     lifecycle.record(state, event.at, "system", "escalated", details=details)
 
 
@@ -142,20 +142,17 @@ def _breach(state: IncidentState, event: DueEvent) -> None:
     clock.breached_at = event.at
     state.breached = True
     manager = state.policy.contacts.incident_manager
-    details = _clock_details(clock, event) | {"notify": [*_assignees(state), manager]}
+    details = _clock_details(clock, event) | lifecycle.notice([*_assignees(state), manager])
     lifecycle.record(state, event.at, "system", BREACH, details=details)
     state.escalation_count += 1
     escalation = {"kind": EscalationKind.HIERARCHICAL.value, "reason": f"{clock.name} SLA breached"}
     lifecycle.record(
-        state, event.at, "system", "escalated", details=escalation | {"notify": [manager]}
+        state, event.at, "system", "escalated", details=escalation | lifecycle.notice([manager])
     )
 
 
 def _auto_close_now(state: IncidentState, event: DueEvent) -> None:
-    details = lifecycle.finish(state, event.at, CloseCode.AUTO)
-    before, state.status = state.status, Status.CLOSED
-    lifecycle.record(state, event.at, "system", "close", before, Status.CLOSED, details)
-    lifecycle.invite_to_survey(state, event.at)
+    lifecycle.close_automatically(state, event.at)
 
 
 def _send_major_update(state: IncidentState, event: DueEvent) -> None:
@@ -174,7 +171,7 @@ def _send_major_update(state: IncidentState, event: DueEvent) -> None:
 def _remind_review(state: IncidentState, event: DueEvent) -> None:
     state.review_reminded = True
     manager = state.policy.contacts.incident_manager
-    lifecycle.record(state, event.at, "system", REVIEW_DUE, details={"notify": [manager]})
+    lifecycle.record(state, event.at, "system", REVIEW_DUE, details=lifecycle.notice([manager]))
 
 
 def _clock_details(clock: SlaClock, event: DueEvent) -> dict[str, Any]:

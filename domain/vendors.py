@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-VENDOR_UPDATE_SIGNAL = "vendor_update"
 RESOLVED = "resolved"
 
 

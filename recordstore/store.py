@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from domain.models import IncidentRecord, IncidentsPage, IncidentView, Status, TimelineEntry
+from domain.names import INCIDENT_NUMBER_PATTERN
 from recordstore.schema import (
     INCIDENT_COUNTER,
     counters,
@@ -33,7 +34,7 @@ from recordstore.schema import (
     timeline_entries,
 )
 
-NUMBER_PATTERN = re.compile(r"^INC\d{7}$")
+NUMBER_PATTERN = re.compile(INCIDENT_NUMBER_PATTERN)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Serialises concurrent create_schema calls (API and worker starting together) on PostgreSQL.
 SCHEMA_LOCK_ID = 0x1C1DF10

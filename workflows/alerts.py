@@ -9,24 +9,23 @@ trigger for the same key then starts a new run and a new incident.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain import lifecycle, presentation
-    from domain.effects import INCIDENT_CLOSED_SIGNAL, IncidentClosed, incident_workflow_id
+    from domain import lifecycle, messages, names, presentation
+    from domain.effects import IncidentClosed
     from domain.models import Channel, IncidentCreate
     from domain.policy import Policy
-    from domain.relations import AlertEvent, alert_info
+    from domain.relations import ALERT_ACTIONS, AlertEvent, alert_info
     from workflows.incident import IncidentWorkflow
-
-ALERT_UPDATE = "alert"
-ALLOCATE_NUMBER = "allocate_incident_number"
-ACTIONS = ("trigger", "acknowledge", "resolve")
 
 
 class AlertStart(BaseModel):
@@ -40,7 +39,7 @@ class AlertOutcome(BaseModel):
     created: bool
 
 
-@workflow.defn(name="AlertWorkflow")
+@workflow.defn(name=names.ALERT_WORKFLOW)
 class AlertWorkflow:
     @workflow.init
     def __init__(self, start: AlertStart) -> None:
@@ -57,8 +56,13 @@ class AlertWorkflow:
             )
         )
 
-    @workflow.update(name=ALERT_UPDATE)
-    async def alert(self, event: AlertEvent) -> AlertOutcome:
+    @workflow.update(
+        name=names.ALERT_UPDATE,
+        description="A monitoring alert: trigger opens or repeats, acknowledge, resolve.",
+    )
+    @messages.raw_payload(AlertOutcome)
+    async def alert(self, *payloads: object) -> AlertOutcome:
+        event = _decode(AlertEvent, payloads)  # the validator has accepted it
         async with self._lock:  # one trigger at a time opens the incident; the rest attach
             try:
                 if self._incident is None:
@@ -67,29 +71,42 @@ class AlertWorkflow:
                     self._incident = await self._open_incident(event)
                     return AlertOutcome(incident=self._incident, created=True)
                 incident = workflow.get_external_workflow_handle(
-                    incident_workflow_id(self._incident)
+                    names.incident_workflow_id(self._incident)
                 )
-                await incident.signal("alert", event)
+                await incident.signal(IncidentWorkflow.alert, event)
                 return AlertOutcome(incident=self._incident, created=False)
             finally:
                 self._handled += 1
 
     @alert.validator
-    def _validate(self, event: AlertEvent) -> None:
-        if event.action not in ACTIONS:
-            raise lifecycle.invalid_request("action", f"use one of {', '.join(ACTIONS)}")
+    @messages.raw_payload(None)
+    def _validate(self, *payloads: object) -> None:
+        event = _decode(AlertEvent, payloads)
+        if event.action not in ALERT_ACTIONS:
+            raise lifecycle.invalid_request("action", f"use one of {', '.join(ALERT_ACTIONS)}")
         if event.action == "trigger" and event.severity not in self._policy.alerts.severity:
             known = ", ".join(self._policy.alerts.severity)
             raise lifecycle.invalid_request("severity", f"unknown severity (known: {known})")
 
-    @workflow.signal(name=INCIDENT_CLOSED_SIGNAL)
-    def incident_closed(self, event: IncidentClosed) -> None:
+    @workflow.signal(
+        name=names.INCIDENT_CLOSED_SIGNAL,
+        description="The incident this alert opened closed: the next trigger opens a new one.",
+    )
+    @messages.raw_payload(None)
+    def incident_closed(self, *payloads: object) -> None:
+        try:
+            event = _decode(IncidentClosed, payloads)
+        except ApplicationError as rejection:  # only incidents send it: nothing to record
+            workflow.logger.warning("signal rejected", extra={"error": rejection.message})
+            return
         if event.number == self._incident:
             self._incident = None
 
     async def _open_incident(self, event: AlertEvent) -> str:
         number: str = await workflow.execute_activity(
-            ALLOCATE_NUMBER, start_to_close_timeout=timedelta(seconds=10), result_type=str
+            names.ALLOCATE_INCIDENT_NUMBER,
+            start_to_close_timeout=timedelta(seconds=10),
+            result_type=str,
         )
         impact, urgency = self._policy.alerts.severity[event.severity]
         create = IncidentCreate(
@@ -107,8 +124,15 @@ class AlertWorkflow:
         await workflow.start_child_workflow(
             IncidentWorkflow.run,
             state,
-            id=incident_workflow_id(number),
+            id=names.incident_workflow_id(number),
             parent_close_policy=ParentClosePolicy.ABANDON,
             static_summary=presentation.summary(state),
         )
         return number
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _decode(model: type[ModelT], payloads: Sequence[object]) -> ModelT:
+    return messages.decode(model, payloads, workflow.payload_converter())

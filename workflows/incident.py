@@ -1,9 +1,12 @@
 """IncidentWorkflow: one durable workflow per incident.
 
 Transitions arrive as Updates (API callers get the new view or a rejection) or as Signals
-(automation; an invalid one is recorded as rejected). Both are dynamic handlers keyed by the
-action name, decoded and checked against the one transition table in `domain.lifecycle`.
-Events from linked incidents, alert routers and vendors arrive as named signals.
+(automation; an invalid one is recorded as rejected). Each row of the transition table in
+`domain.lifecycle` is a named Update and a named Signal with its description, made from the
+table when the class is defined, so the Temporal UI and `temporal workflow metadata` list them;
+dynamic handlers take the rest (a hyphen for an underscore, or an unknown name: rejected).
+Events from linked incidents, alert routers and vendors arrive as named signals. Every handler
+takes its payload raw and decodes it through `domain.messages.decode`, the one decode path.
 """
 
 from __future__ import annotations
@@ -11,16 +14,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
-    from domain import effects, lifecycle, presentation, relations, timers
+    from domain import effects, lifecycle, messages, names, presentation, relations, timers
     from domain.models import (
         Action,
         ActionRequest,
@@ -32,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.vendors import VendorUpdate
 
-UPSERT_RECORD = "upsert_incident_record"
 REMEMBERED_REQUEST_IDS = 500
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -43,7 +45,52 @@ EFFECT_RETRY = RetryPolicy(
 EventT = TypeVar("EventT", bound=BaseModel)
 
 
-@workflow.defn(name="IncidentWorkflow")
+def _with_action_handlers(cls: type[IncidentWorkflow]) -> type[IncidentWorkflow]:
+    """One named Update and one named Signal per row of the transition table."""
+    for action, rule in lifecycle.TRANSITIONS.items():
+        for attribute in (action.value, f"{action.value}_signal"):
+            if hasattr(cls, attribute):
+                raise TypeError(f"action {action} would replace {cls.__name__}.{attribute}")
+        setattr(cls, action.value, _action_update(action, rule.describe()))
+        setattr(cls, f"{action.value}_signal", _action_signal(action, rule.describe()))
+    return cls
+
+
+def _action_update(action: Action, description: str) -> Any:
+    @messages.raw_payload(IncidentView)
+    def handle(self: IncidentWorkflow, *payloads: object) -> IncidentView:
+        return self._transition(action.value, payloads)
+
+    @messages.raw_payload(None)
+    def validate(self: IncidentWorkflow, *payloads: object) -> None:
+        self._validate_transition(action.value, payloads)
+
+    handle.__name__ = handle.__qualname__ = action.value
+    validate.__name__ = validate.__qualname__ = f"validate_{action.value}"
+    update = workflow.update(name=action.value, description=description)(handle)
+    update.validator(validate)
+    return update
+
+
+def _action_signal(action: Action, description: str) -> Any:
+    @messages.raw_payload(None)
+    def receive(self: IncidentWorkflow, *payloads: object) -> None:
+        self._transition_signal(action.value, payloads)
+
+    receive.__name__ = receive.__qualname__ = f"{action.value}_signal"
+    return workflow.signal(name=action.value, description=description)(receive)
+
+
+def action_update(action: Action) -> workflow.UpdateMethodMultiParam[[Any, Any], IncidentView]:
+    """The named Update of `action`, for typed calls from clients (`core.temporal_client`)."""
+    return cast(
+        workflow.UpdateMethodMultiParam[[Any, Any], IncidentView],
+        getattr(IncidentWorkflow, action.value),
+    )
+
+
+@workflow.defn(name=names.INCIDENT_WORKFLOW)
+@_with_action_handlers
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, state: IncidentState) -> None:
@@ -67,40 +114,64 @@ class IncidentWorkflow:
 
     # --- reads ----------------------------------------------------------------------------
 
-    @workflow.query
+    @workflow.query(
+        name=names.VIEW_QUERY,
+        description="The incident as it stands, with the actions its state allows.",
+    )
     def view(self) -> IncidentView:
         return lifecycle.view(self.state)
 
-    @workflow.query
+    @workflow.query(
+        name=names.TIMELINE_QUERY,
+        description="The recent timeline (the whole of it for all but very long lives).",
+    )
     def timeline(self) -> list[TimelineEntry]:
-        """The recent timeline (the whole of it for all but very long lives)."""
         return self.state.timeline
 
-    @workflow.query
+    @workflow.query(
+        name=names.TIMELINE_WINDOW_QUERY,
+        description="The timeline entries the workflow still holds, after `offset` older ones.",
+    )
     def timeline_window(self) -> TimelineWindow:
         return TimelineWindow(offset=self.state.timeline_offset, entries=self.state.timeline)
 
     # --- transitions ----------------------------------------------------------------------
+    # The named handlers, one per action, are added by `_with_action_handlers`.
 
-    @workflow.update(dynamic=True)
+    @workflow.update(
+        dynamic=True,
+        description="Any action by another spelling (declare-major); an unknown one is rejected.",
+    )
     def transition(self, name: str, args: Sequence[RawValue]) -> IncidentView:
-        action, request = self._decode(name, args)
+        return self._transition(name, args)
+
+    @transition.validator
+    def _validate_dynamic_transition(self, name: str, args: Sequence[RawValue]) -> None:
+        self._validate_transition(name, args)
+
+    @workflow.signal(
+        dynamic=True,
+        description="Any action by another spelling (declare-major); an unknown one is rejected.",
+    )
+    def transition_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        self._transition_signal(name, args)
+
+    def _transition(self, name: str, payloads: Sequence[object]) -> IncidentView:
+        action, request = self._decode(name, payloads)
         if not self._seen(request):
             self._catch_up()
             lifecycle.apply(self.state, action, request, workflow.now())
             self._after_change(request)
         return lifecycle.view(self.state)
 
-    @transition.validator
-    def _validate_transition(self, name: str, args: Sequence[RawValue]) -> None:
-        action, request = self._decode(name, args)
+    def _validate_transition(self, name: str, payloads: Sequence[object]) -> None:
+        action, request = self._decode(name, payloads)
         if not self._seen(request):
             lifecycle.check(self.state, action, request)
 
-    @workflow.signal(dynamic=True)
-    def transition_signal(self, name: str, args: Sequence[RawValue]) -> None:
+    def _transition_signal(self, name: str, payloads: Sequence[object]) -> None:
         try:
-            action, request = self._decode(name, args)
+            action, request = self._decode(name, payloads)
             if self._seen(request):
                 return
             self._catch_up()
@@ -110,12 +181,13 @@ class IncidentWorkflow:
             return
         self._after_change(request)
 
-    def _decode(self, name: str, args: Sequence[RawValue]) -> tuple[Action, ActionRequest]:
+    def _decode(self, name: str, payloads: Sequence[object]) -> tuple[Action, ActionRequest]:
         try:
             action = Action(name.replace("-", "_"))
         except ValueError:
             raise lifecycle.invalid_request("action", f"unknown action '{name}'") from None
-        request = _decode_payload(args, lifecycle.TRANSITIONS[action].request)
+        model = lifecycle.TRANSITIONS[action].request
+        request = messages.decode(model, payloads, workflow.payload_converter())
         update = workflow.current_update_info()
         if request.request_id is None and update is not None:
             request = request.model_copy(update={"request_id": update.id})
@@ -143,43 +215,75 @@ class IncidentWorkflow:
 
     # --- events from other workflows ------------------------------------------------------
 
-    @workflow.signal(name=relations.CHILD_LINKED)
-    def child_linked(self, event: relations.ChildLinked) -> None:
-        self._on_event(relations.CHILD_LINKED, event, relations.link_child)
+    @workflow.signal(
+        name=names.CHILD_LINKED_SIGNAL,
+        description="An incident linked itself to this one as its child: {child}.",
+    )
+    @messages.raw_payload(None)
+    def child_linked(self, *payloads: object) -> None:
+        self._on_event(
+            names.CHILD_LINKED_SIGNAL, payloads, relations.ChildLinked, relations.link_child
+        )
 
-    @workflow.signal(name=relations.PARENT_RESOLVED)
-    def parent_resolved(self, event: relations.ParentResolved) -> None:
-        if event.request_id not in self.state.handled_request_ids:
-            self._on_event(relations.PARENT_RESOLVED, event, relations.resolve_from_parent)
+    @workflow.signal(
+        name=names.PARENT_RESOLVED_SIGNAL,
+        description="The parent was resolved: an open child follows with its resolution.",
+    )
+    @messages.raw_payload(None)
+    def parent_resolved(self, *payloads: object) -> None:
+        self._on_event(
+            names.PARENT_RESOLVED_SIGNAL,
+            payloads,
+            relations.ParentResolved,
+            relations.resolve_from_parent,
+        )
 
-    @workflow.signal(name=relations.PARENT_REOPENED)
-    def parent_reopened(self, event: relations.ParentReopened) -> None:
-        if event.request_id not in self.state.handled_request_ids:
-            self._on_event(relations.PARENT_REOPENED, event, relations.reopen_from_parent)
+    @workflow.signal(
+        name=names.PARENT_REOPENED_SIGNAL,
+        description="The parent was reopened: a child it resolved is reopened too.",
+    )
+    @messages.raw_payload(None)
+    def parent_reopened(self, *payloads: object) -> None:
+        self._on_event(
+            names.PARENT_REOPENED_SIGNAL,
+            payloads,
+            relations.ParentReopened,
+            relations.reopen_from_parent,
+        )
 
-    @workflow.signal(name="vendor_update")
-    def vendor_update(self, update: VendorUpdate) -> None:
-        self._on_event("vendor_update", update, relations.vendor_updated)
+    @workflow.signal(
+        name=names.VENDOR_UPDATE_SIGNAL,
+        description="A vendor's news about its ticket: {vendor, ticket_id, status, comment}.",
+    )
+    @messages.raw_payload(None)
+    def vendor_update(self, *payloads: object) -> None:
+        self._on_event(names.VENDOR_UPDATE_SIGNAL, payloads, VendorUpdate, relations.vendor_updated)
 
-    @workflow.signal(name="alert")
-    def alert(self, event: relations.AlertEvent) -> None:
-        handler = {
-            "trigger": relations.alert_repeated,
-            "acknowledge": relations.alert_acknowledged,
-            "resolve": relations.alert_cleared,
-        }[event.action]
-        self._on_event("alert", event, handler)
+    @workflow.signal(
+        name=names.ALERT_SIGNAL,
+        description="The alert router passes on a repeat, an acknowledgement or a clear.",
+    )
+    @messages.raw_payload(None)
+    def alert(self, *payloads: object) -> None:
+        self._on_event(names.ALERT_SIGNAL, payloads, relations.AlertEvent, relations.alert_received)
 
     def _on_event(
-        self, name: str, event: EventT, handle: Callable[[IncidentState, EventT, Any], None]
+        self,
+        name: str,
+        payloads: Sequence[object],
+        model: type[EventT],
+        handle: Callable[[IncidentState, EventT, Any], None],
     ) -> None:
         try:
+            event = messages.decode(model, payloads, workflow.payload_converter())
+            request_id = getattr(event, "request_id", None)
+            if request_id is not None and request_id in self.state.handled_request_ids:
+                return  # a cascade from the parent, delivered again
             self._catch_up()
             handle(self.state, event, workflow.now())
         except ApplicationError as rejection:
             self._reject(name, rejection)
             return
-        request_id = getattr(event, "request_id", None)
         marker = ActionRequest(request_id=request_id) if request_id else None
         self._after_change(marker)
 
@@ -291,7 +395,7 @@ class IncidentWorkflow:
             )
             try:
                 await workflow.execute_local_activity(
-                    UPSERT_RECORD,
+                    names.UPSERT_INCIDENT_RECORD,
                     record,
                     start_to_close_timeout=timedelta(seconds=10),
                     retry_policy=RECORD_RETRY,
@@ -326,22 +430,6 @@ class IncidentWorkflow:
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
-
-
-def _decode_payload(args: Sequence[RawValue], model: type[ActionRequest]) -> ActionRequest:
-    try:
-        if not args:
-            return model()
-        decoded = workflow.payload_converter().from_payload(args[0].payload, model)
-    except ValidationError as error:
-        issue = error.errors()[0]
-        field = ".".join(str(part) for part in issue["loc"]) or "body"
-        raise lifecycle.invalid_request(field, issue["msg"]) from None
-    except Exception as error:  # a payload that is not JSON at all
-        raise lifecycle.invalid_request("body", f"not a valid {model.__name__}: {error}") from None
-    if not isinstance(decoded, model):  # binary/plain or binary/null: bytes or None, not JSON
-        raise lifecycle.invalid_request("body", f"not a JSON {model.__name__}")
-    return decoded
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from domain.models import (
     Status,
     TimelineEntry,
 )
+from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Priority
 from recordstore import IncidentFilter
 
@@ -42,7 +43,7 @@ router = APIRouter(
     responses=documented(Unauthorized, Unprocessable, Unavailable),
 )
 
-NumberPath = Annotated[str, Path(pattern=r"^INC\d{7}$", examples=["INC0000001"])]
+NumberPath = Annotated[str, Path(pattern=INCIDENT_NUMBER_PATTERN, examples=["INC0000001"])]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -33,6 +33,7 @@ from domain.kedb import (
     KnownErrorStatus,
 )
 from domain.models import KnownErrorMatch
+from domain.names import INCIDENT_NUMBER_PATTERN
 from recordstore.known_errors import KnownErrorStore
 
 router = APIRouter(
@@ -118,7 +119,7 @@ async def create_known_error(
     from_incident: Annotated[
         str | None,
         Query(
-            pattern=r"^INC\d{7}$",
+            pattern=INCIDENT_NUMBER_PATTERN,
             description="a resolved or closed incident to turn into a known error",
         ),
     ] = None,

@@ -8,9 +8,9 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.service.context import Services
 from api.service.errors import NotFound, Unprocessable
-from domain.effects import alert_workflow_id
+from domain.names import ALERT_UPDATE, alert_workflow_id
 from domain.relations import AlertEvent
-from workflows.alerts import ALERT_UPDATE, AlertOutcome, AlertStart, AlertWorkflow
+from workflows.alerts import AlertOutcome, AlertStart, AlertWorkflow
 
 
 async def receive_alert(services: Services, event: AlertEvent) -> AlertOutcome:

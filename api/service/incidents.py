@@ -31,7 +31,7 @@ from api.service.errors import (
 )
 from api.service.idempotency import claim_number
 from api.service.visibility import may_see, visible, visible_timeline
-from core.temporal_client import start_incident, workflow_id
+from core.temporal_client import execute_action, start_incident
 from domain import lifecycle, sla
 from domain.models import (
     Action,
@@ -43,10 +43,11 @@ from domain.models import (
     IncidentView,
     Strict,
     TimelineEntry,
-    TimelineWindow,
 )
+from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
 from recordstore import IncidentFilter
+from workflows.incident import IncidentWorkflow
 
 log = structlog.get_logger()
 
@@ -71,7 +72,7 @@ def body_model(action: Action) -> type[BaseModel]:
 
 
 def handle_of(services: Services, number: str) -> WorkflowHandle[Any, Any]:
-    return services.client.get_workflow_handle(workflow_id(number))
+    return services.client.get_workflow_handle(incident_workflow_id(number))
 
 
 async def create(
@@ -122,7 +123,7 @@ async def read(services: Services, principal: Principal, number: str) -> Inciden
     view: IncidentView | None = record
     if record is None or record.status not in lifecycle.FINAL:
         try:
-            view = await handle_of(services, number).query("view", result_type=IncidentView)
+            view = await handle_of(services, number).query(IncidentWorkflow.view)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -174,9 +175,7 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
     entries = await services.store.get_timeline(number)
     if view.status not in lifecycle.FINAL:
         # Entries before the window's offset are all recorded; the window has the newest.
-        live = await handle_of(services, number).query(
-            "timeline_window", result_type=TimelineWindow
-        )
+        live = await handle_of(services, number).query(IncidentWorkflow.timeline_window)
         entries = entries[: live.offset] + live.entries
     return visible_timeline(principal, entries)
 
@@ -202,9 +201,7 @@ async def transition(
     log.info("transition", incident=number, action=action.value, actor=principal.name)
     try:
         async with asyncio.timeout(UPDATE_WAIT_SECONDS), _update_slot(number):
-            view: IncidentView = await handle.execute_update(
-                action.value, request, id=request_id, result_type=IncidentView
-            )
+            view = await execute_action(handle, action, request, update_id=request_id)
     except TimeoutError:
         raise Unavailable(
             f"{number} did not answer within {UPDATE_WAIT_SECONDS:.0f} s; the change may still "

@@ -6,9 +6,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.service.context import Services
 from api.service.errors import Conflict, NotFound
-from core.temporal_client import workflow_id
-from domain.vendors import VENDOR_UPDATE_SIGNAL, VendorUpdate
+from domain.names import incident_workflow_id
+from domain.vendors import VendorUpdate
 from recordstore.vendor_tickets import number_for_vendor_ticket
+from workflows.incident import IncidentWorkflow
 
 
 async def vendor_update(services: Services, update: VendorUpdate) -> str:
@@ -19,9 +20,9 @@ async def vendor_update(services: Services, update: VendorUpdate) -> str:
     number = await number_for_vendor_ticket(services.store, vendor, update.ticket_id)
     if number is None:
         raise NotFound(f"no incident has {vendor} ticket '{update.ticket_id}'")
-    handle = services.client.get_workflow_handle(workflow_id(number))
+    handle = services.client.get_workflow_handle(incident_workflow_id(number))
     try:
-        await handle.signal(VENDOR_UPDATE_SIGNAL, update)
+        await handle.signal(IncidentWorkflow.vendor_update, update)
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise

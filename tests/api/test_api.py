@@ -11,8 +11,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from core.temporal_client import workflow_id
-from tests.support.apistack import Stack, eventually, free_port, serve_api, stack_settings
+from domain.names import incident_workflow_id as workflow_id
+from tests.support.apistack import TOKENS, Stack, eventually, free_port, serve_api, stack_settings
 from tests.support.factories import settled_history
 
 
@@ -273,7 +273,7 @@ async def test_operators_find_incidents_by_search_attributes(
 async def test_temporal_down_gives_503(tmp_path: Path, task_queue: str) -> None:
     settings = stack_settings(tmp_path, f"127.0.0.1:{free_port()}", task_queue)
     async with serve_api(settings) as url, httpx.AsyncClient(base_url=url) as http:
-        headers = {"Authorization": "Bearer sam-token-0123456789abc"}
+        headers = {"Authorization": f"Bearer {TOKENS['sam'][1]}"}
         created = await http.post("/incidents", json={"short_description": "x"}, headers=headers)
         assert created.status_code == 503 and "Temporal" in created.json()["error"]
         ready = await http.get("/readyz")

@@ -204,6 +204,40 @@ def test_caller_comment_resumes_awaiting_caller() -> None:
     )
     entry = lifecycle.apply(state, Action.COMMENT, comment, NOW + timedelta(hours=2))
     assert state.status == Status.IN_PROGRESS and entry.details["resumed"] is True
+    assert (entry.kind, entry.from_status, entry.to_status) == (
+        "comment",
+        Status.PENDING,
+        Status.IN_PROGRESS,
+    )
+    assert state.pending_reason is None and state.resolution_sla.running_since is not None
+    assert [e.kind for e in state.timeline].count("resume") == 0
+
+
+def test_auto_close_is_the_close_row_with_close_code_auto() -> None:
+    state = incident_in(Status.RESOLVED)
+    later = NOW + timedelta(days=9)
+    entry = lifecycle.close_automatically(state, later)
+    assert (entry.kind, entry.actor, entry.from_status, entry.to_status) == (
+        "close",
+        "system",
+        Status.RESOLVED,
+        Status.CLOSED,
+    )
+    assert entry.details == {"close_code": "auto"}
+    assert (state.close_code, state.closed_at, state.resolution_sla.stopped_at) == (
+        "auto",
+        later,
+        later,
+    )
+    with pytest.raises(ApplicationError):
+        lifecycle.close_automatically(state, later)  # the row's sources: only from resolved
+
+
+def test_every_row_describes_itself_for_the_temporal_ui() -> None:
+    assign = lifecycle.TRANSITIONS[Action.ASSIGN].describe()
+    assert "From new, assigned, in_progress, pending to assigned" in assign
+    assert assign.endswith("Body: group, assignee?")
+    assert "the status stays" in lifecycle.TRANSITIONS[Action.COMMENT].describe()
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,14 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core.settings import Settings
+from devrun.stack import DEV_PRINCIPALS
 from recordstore import RecordStore
 from worker import build_worker
 
+# The dev principals of `make run`, and a second requester, with tokens the tests can present.
 TOKENS = {
-    "alice": ("requester", "alice-token-0123456789"),
-    "bob": ("requester", "bob-token-0123456789ab"),
-    "sam": ("agent", "sam-token-0123456789abc"),
-    "morgan": ("manager", "morgan-token-012345678"),
-    "monitoring": ("automation", "monitoring-token-01234"),
-    "root": ("admin", "root-token-0123456789ab"),
+    name: (role, f"{name}-token-0123456789abcdef")
+    for name, role in (*DEV_PRINCIPALS, ("bob", "requester"))
 }
 
 T = TypeVar("T")

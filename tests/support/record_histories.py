@@ -23,15 +23,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.temporal_client import start_incident
-from domain.effects import alert_workflow_id
 from domain.lifecycle import open_incident
 from domain.models import IncidentCreate, IncidentView
+from domain.names import alert_workflow_id, incident_workflow_id
 from domain.policy import parse_policy
 from domain.relations import AlertEvent
 from domain.search_attributes import ALL_KEYS
 from recordstore import RecordStore
 from worker import build_worker
-from workflows.alerts import ALERT_UPDATE, AlertOutcome, AlertStart, AlertWorkflow
+from workflows.alerts import AlertOutcome, AlertStart, AlertWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 POLICY = parse_policy(
@@ -162,10 +162,10 @@ async def alert_storm(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
             task_queue=r.queue,
         )
         outcome = await r.client.execute_update_with_start_workflow(
-            ALERT_UPDATE, event, start_workflow_operation=start, result_type=AlertOutcome
+            AlertWorkflow.alert, event, start_workflow_operation=start, result_type=AlertOutcome
         )
     assert outcome is not None and outcome.incident is not None
-    incident = r.client.get_workflow_handle(f"incident-{outcome.incident}")
+    incident = r.client.get_workflow_handle(incident_workflow_id(outcome.incident))
     await asyncio.sleep(0.5)
     await r.act(incident, "close")
     return [incident, r.client.get_workflow_handle(alert_workflow_id("prometheus", key))]

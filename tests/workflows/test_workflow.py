@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain import search_attributes as sa
-from domain.lifecycle import TIMELINE_KEPT
+from domain.lifecycle import TIMELINE_KEPT, TRANSITIONS
 from domain.models import IncidentView, Status, TimelineEntry, TimelineWindow
 from recordstore import RecordStore
 from tests.support.factories import act, new_incident, settled_history, start
@@ -177,3 +178,54 @@ async def test_a_long_timeline_stays_whole_in_the_record_and_small_in_the_workfl
     texts = [entry.details.get("text") for entry in merged if entry.kind == "comment"]
     assert len(texts) == 601 and texts[-1] == "the last word"
     assert sorted(texts[:-1], key=lambda t: int(t.split()[1])) == [f"note {n}" for n in range(600)]
+
+
+async def test_every_action_is_a_named_update_and_signal_with_a_description(
+    time_env: WorkflowEnvironment, time_worker: Worker
+) -> None:
+    """What the Temporal UI's Send Signal/Update menus and `temporal workflow metadata` list."""
+    handle = await open_one(time_env, time_worker)
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    definition = metadata.definition
+    updates = {update.name: update.description for update in definition.update_definitions}
+    signals = {signal.name: signal.description for signal in definition.signal_definitions}
+    queries = {query.name for query in definition.query_definitions}
+    for action, rule in TRANSITIONS.items():
+        assert updates[action.value] == signals[action.value] == rule.describe()
+        assert rule.summary in updates[action.value]
+    events = {"child_linked", "parent_resolved", "parent_reopened", "vendor_update", "alert"}
+    assert events <= set(signals) and all(signals[name] for name in events)
+    assert {"view", "timeline", "timeline_window"} <= queries
+
+
+async def test_hyphenated_names_and_any_number_of_payloads(
+    time_env: WorkflowEnvironment, time_worker: Worker
+) -> None:
+    handle = await open_one(time_env, time_worker)
+    declared = await handle.execute_update(
+        "declare-major", {"reason": "Whole floor"}, result_type=IncidentView
+    )
+    assert declared.major
+    await handle.signal("assign", args=[{"group": "desk", "assignee": "sam"}, {"ignored": 1}])
+    await handle.signal("start")  # no payload: an empty body, fine for start
+    await handle.signal("link-parent", {"parent": "not a number"})
+    await handle.signal("alert", {"x": 1})
+    bogus = {
+        "source": "prometheus",
+        "dedup_key": "db01/cpu",
+        "action": "bogus",
+        "summary": "CPU",
+        "severity": "warning",
+        "received_at": "2026-11-30T09:00:00Z",
+    }
+    await handle.signal("alert", bogus)
+    await handle.signal("vendor_update", "just a string")
+    view = await act(handle, "comment", text="still working")
+    assert view.status == Status.IN_PROGRESS and view.assignee == "sam"
+    rejected = [entry.details for entry in await timeline(handle) if entry.kind == "rejected"]
+    assert [(r["action"], r["field"]) for r in rejected] == [
+        ("link-parent", "parent"),
+        ("alert", "source"),
+        ("alert", "action"),
+        ("vendor_update", "body"),
+    ]
