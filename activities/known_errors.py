@@ -13,8 +13,8 @@ from workflows.models import KnownErrorMatch
 
 class KnownErrorActivities:
     def __init__(self, store: RecordStore) -> None:
-        self._known_errors = KnownErrorStore(store)
-        self._problems = ProblemStore(store)
+        self._known_errors = KnownErrorStore(store.database)
+        self._problems = ProblemStore(store.database)
 
     @activity.defn(name="lookup_known_errors")
     async def lookup_known_errors(self, query: KnownErrorQuery) -> list[KnownErrorMatch]:

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from recordstore import IdempotencyConflict
+from recordstore import IdempotencyConflict, InvalidCursor
 from workflows.domain import INVALID_REQUEST, INVALID_TRANSITION
 
 log = structlog.get_logger()
@@ -65,14 +65,6 @@ class ApiError(Exception):
 
 def not_found(number: str) -> ApiError:
     return ApiError(404, f"incident {number} not found")
-
-
-def invalid_cursor() -> ApiError:
-    return ApiError(
-        422,
-        "cursor: not a cursor this API returned",
-        problems=[{"field": "cursor", "message": "invalid"}],
-    )
 
 
 def _body(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -162,6 +154,11 @@ async def _idempotency(request: Request, error: IdempotencyConflict) -> JSONResp
     )
 
 
+async def _invalid_cursor(request: Request, error: InvalidCursor) -> JSONResponse:
+    problem = {"field": "cursor", "message": "invalid"}
+    return _body(422, "cursor: not a cursor this API returned", problems=[problem])
+
+
 async def _runtime(request: Request, error: RuntimeError) -> JSONResponse:
     # The lazy Temporal client raises a bare RuntimeError when it cannot connect at all.
     if str(error).startswith("Failed client connect"):
@@ -185,5 +182,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RPCError, _rpc)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency)  # type: ignore[arg-type]
+    app.add_exception_handler(InvalidCursor, _invalid_cursor)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database)  # type: ignore[arg-type]
     app.add_exception_handler(RuntimeError, _runtime)  # type: ignore[arg-type]

@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from recordstore.database import Database
 from recordstore.schema import incidents
-from recordstore.store import RecordStore
 from workflows.models import Status
 from workflows.policy import Priority
 
@@ -260,11 +260,9 @@ class SummaryReport(BaseModel):
         return rows
 
 
-async def summary(store: RecordStore, query: ReportQuery) -> SummaryReport:
-    # Reports belong to the record store package: they read its engine directly. One
-    # transaction, so that every figure comes from the same snapshot.
-    engine = store._engine
-    async with engine.connect() as conn:
+async def summary(database: Database, query: ReportQuery) -> SummaryReport:
+    # One transaction, so that every figure comes from the same snapshot.
+    async with database.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():

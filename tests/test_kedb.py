@@ -54,7 +54,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 def kedb(store: RecordStore) -> KnownErrorStore:
-    return KnownErrorStore(store)
+    return KnownErrorStore(store.database)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -63,7 +63,7 @@ async def corpus(
 ) -> AsyncIterator[tuple[KnownErrorStore, dict[str, str], dict[str, str]]]:
     """The corpus loaded once per database: the store, key -> id and id -> key."""
     records = await _open_store(request, tmp_path_factory.mktemp("kedb"))
-    known = KnownErrorStore(records)
+    known = KnownErrorStore(records.database)
     ids = {key: (await known.create(fields)).id for key, fields in CORPUS.items()}
     yield known, ids, {value: key for key, value in ids.items()}
     await records.dispose()
@@ -141,7 +141,7 @@ async def test_search_follows_updates_and_deletes(kedb: KnownErrorStore) -> None
     await kedb.delete(printer.id)
     assert await kedb.search(KnownErrorQuery(text="scanner offline")) == []
     await kedb.create(ke(title="Printer offline again", symptoms="Offline"))
-    async with kedb._engine.connect() as conn:
+    async with kedb.database.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             # FTS5 compares its index with the content table and fails on any difference.
             await conn.execute(
@@ -286,7 +286,7 @@ async def test_postgres_search_uses_the_gin_index(
     corpus: tuple[KnownErrorStore, dict[str, str], dict[str, str]],
 ) -> None:
     known, _, _ = corpus
-    async with known._engine.connect() as conn:
+    async with known.database.engine.connect() as conn:
         if conn.dialect.name != "postgresql":
             pytest.skip("PostgreSQL only")
         await conn.execute(sa.text("SET enable_seqscan = off"))
@@ -328,7 +328,7 @@ async def test_propose_problem_is_idempotent_per_incident(store: RecordStore) ->
     )
     assert {problem.id for problem in racing} == {"PRB0000002"}
 
-    problems = ProblemStore(store)
+    problems = ProblemStore(store.database)
     page = await problems.list()
     assert [p.id for p in page.items] == ["PRB0000002", "PRB0000001"]
     assert await problems.get("PRB0000001") == first
@@ -340,7 +340,7 @@ async def test_propose_problem_is_idempotent_per_incident(store: RecordStore) ->
 
 
 async def test_lookup_activity_returns_ranked_published_matches(store: RecordStore) -> None:
-    kedb = KnownErrorStore(store)
+    kedb = KnownErrorStore(store.database)
     for key in ("vpn-idle-drop", "vpn-cert-expired", "print-spooler", "vpn-old-client"):
         await kedb.create(CORPUS[key])
     activities = KnownErrorActivities(store)

@@ -348,7 +348,7 @@ WINDOWS = {
 @pytest.mark.parametrize("window", WINDOWS)
 async def test_figures_match_brute_force(filled: RecordStore, window: str) -> None:
     start, end = WINDOWS[window]
-    report = await summary(filled, ReportQuery(from_=start, to=end))
+    report = await summary(filled.database, ReportQuery(from_=start, to=end))
     expected = brute_force(start, end)
     assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
 
@@ -361,7 +361,8 @@ async def test_filters_match_brute_force(
     filled: RecordStore, group: str | None, priority: Priority | None
 ) -> None:
     start, end = START + 5 * DAY, START + 50 * DAY
-    report = await summary(filled, ReportQuery(from_=start, to=end, group=group, priority=priority))
+    query = ReportQuery(from_=start, to=end, group=group, priority=priority)
+    report = await summary(filled.database, query)
     expected = brute_force(start, end, group, priority)
     assert expected["counts"]["created"] > 0  # the filter keeps something to compare
     assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
@@ -371,7 +372,7 @@ async def test_a_window_of_dates_covers_whole_days(filled: RecordStore) -> None:
     query = ReportQuery.model_validate({"from": "2026-04-01", "to": "2026-04-10"})
     assert query.from_ == datetime(2026, 4, 1, tzinfo=UTC)
     assert query.to == datetime(2026, 4, 11, tzinfo=UTC)
-    report = await summary(filled, query)
+    report = await summary(filled.database, query)
     expected = brute_force(query.from_, query.to)
     assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
     assert report.model_dump(mode="json")["window"] == {
@@ -404,7 +405,7 @@ def test_the_query_reads_times_as_utc_and_refuses_a_reversed_window() -> None:
 
 async def test_csv_rows_carry_every_figure(filled: RecordStore) -> None:
     start, end = WINDOWS["one week"]
-    report = await summary(filled, ReportQuery(from_=start, to=end))
+    report = await summary(filled.database, ReportQuery(from_=start, to=end))
     rows = {(metric, dimension): value for metric, dimension, value in report.rows()}
     assert len(rows) == len(report.rows())  # no two rows share a name
     assert rows[("created", "all")] == report.counts.created

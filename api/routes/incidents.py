@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api import incidents
 from api.auth import ANYONE, REQUESTER_ACTIONS, Principal
 from api.deps import PrincipalDep, ServicesDep, require
-from api.errors import ApiError, documented, invalid_cursor
+from api.errors import ApiError, documented
 from api.incidents import IncidentDetail
 from recordstore import IncidentFilter
 from workflows.domain import TRANSITIONS
@@ -79,10 +79,7 @@ async def list_incidents(
         major=major,
         breached=breached,
     )
-    try:
-        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
-    except ValueError:
-        raise invalid_cursor() from None
+    page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
     items = [incidents.visible(principal, item) for item in page.items]
     return page.model_copy(update={"items": items})
 

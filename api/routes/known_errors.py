@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from api import incidents
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented, invalid_cursor, not_found
+from api.errors import ApiError, documented, not_found
 from recordstore.known_errors import KnownErrorStore, SourceIncidentTaken
 from workflows.kedb import (
     KNOWN_ERROR_ID,
@@ -55,7 +55,7 @@ _CREATE_BODY: dict[str, Any] = {
 
 
 def known_error_store(services: ServicesDep) -> KnownErrorStore:
-    return KnownErrorStore(services.store)
+    return KnownErrorStore(services.store.database)
 
 
 Kedb = Annotated[KnownErrorStore, Depends(known_error_store)]
@@ -70,10 +70,7 @@ async def list_known_errors(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> KnownErrorsPage:
     """Newest first; follow `next_cursor` for the next page."""
-    try:
-        return await kedb.list(limit=limit, cursor=cursor, status=status)
-    except ValueError:
-        raise invalid_cursor() from None
+    return await kedb.list(limit=limit, cursor=cursor, status=status)
 
 
 @router.get("/search", response_model=list[KnownErrorMatch])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth import Principal, Role
 from api.deps import ServicesDep, require
-from api.errors import ApiError, documented, invalid_cursor
+from api.errors import ApiError, documented
 from recordstore.problems import ProblemStore
 from workflows.kedb import PROBLEM_ID, Problem, ProblemsPage
 
@@ -20,7 +20,7 @@ ProblemId = Annotated[str, Path(alias="id", pattern=PROBLEM_ID, examples=["PRB00
 
 
 def problem_store(services: ServicesDep) -> ProblemStore:
-    return ProblemStore(services.store)
+    return ProblemStore(services.store.database)
 
 
 Problems = Annotated[ProblemStore, Depends(problem_store)]
@@ -34,10 +34,7 @@ async def list_problems(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ProblemsPage:
     """Newest first; follow `next_cursor` for the next page."""
-    try:
-        return await problems.list(limit=limit, cursor=cursor)
-    except ValueError:
-        raise invalid_cursor() from None
+    return await problems.list(limit=limit, cursor=cursor)
 
 
 @router.get("/{id}", response_model=Problem, responses=documented(404))

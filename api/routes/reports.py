@@ -55,7 +55,7 @@ async def get_summary(
         raise RequestValidationError(
             [{**issue, "loc": ("query", *issue["loc"])} for issue in error.errors()]
         ) from None
-    report = await summary(services.store, query)
+    report = await summary(services.store.database, query)
     if format == "csv":
         return Response(
             _csv(report),

@@ -51,7 +51,7 @@ async def vendor_webhook(
 ) -> WebhookAccepted:
     if vendor not in services.policy.vendors:
         raise ApiError(404, f"unknown vendor '{vendor}'")
-    number = await number_for_vendor_ticket(services.store, vendor, body.ticket_id)
+    number = await number_for_vendor_ticket(services.store.database, vendor, body.ticket_id)
     if number is None:
         raise ApiError(404, f"no incident has {vendor} ticket '{body.ticket_id}'")
     update = VendorUpdate(vendor=vendor, **body.model_dump())
