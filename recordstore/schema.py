@@ -68,7 +68,7 @@ incidents = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("resolved_at", UtcDateTime, index=True),
     sa.Column("closed_at", UtcDateTime),
-    # The moments the reports select by (recordstore/reports.py); the view holds the rest.
+    # The moments the reports select by (recordstore/reports/queries.py); the view holds the rest.
     sa.Column("started_at", UtcDateTime, index=True),
     sa.Column("canceled_at", UtcDateTime),
     sa.Column("response_stopped_at", UtcDateTime, index=True),

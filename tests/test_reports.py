@@ -2,7 +2,7 @@
 
 A seeded generator lives 240 incidents through the real domain (transitions, SLA timers,
 escalations, auto-close) over 60 days and stores their views. Each figure is then recomputed
-here with plain loops over those views, following the definitions in recordstore/reports.py.
+here with plain loops over those views, following the definitions in recordstore/reports/.
 """
 
 from __future__ import annotations

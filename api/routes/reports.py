@@ -1,4 +1,4 @@
-"""/reports: the KPI summary for managers, as JSON or CSV (definitions: recordstore/reports.py)."""
+"""/reports: the KPI summary for managers, as JSON or CSV (definitions: recordstore/reports/)."""
 
 from __future__ import annotations
 
