@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policy = load_policy(settings)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
-        await store.create_schema()
+        await store.database.migrate(auto=settings.db_auto_migrate)
         # Lazy: the API starts, and answers 503, while Temporal is still coming up or down.
         client = await connect(settings, lazy=True)
         app.state.services = Services(settings, policy, client, store, tokens)

@@ -17,6 +17,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from recordstore import migrations
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option read by the SQLite "begin" hook: writers take the write lock up front.
 _IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
@@ -49,6 +51,11 @@ class Database:
         if conn.dialect.name == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+    async def migrate(self, *, auto: bool = True) -> None:
+        """Bring the schema to the head revision; with `auto` off, raise SchemaNotAtHead
+        unless it is there already (recordstore/migrations/)."""
+        await migrations.migrate(self, auto=auto)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

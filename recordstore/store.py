@@ -21,13 +21,10 @@ from recordstore.schema import (
     counters,
     idempotency_keys,
     incidents,
-    metadata,
     timeline_entries,
 )
 from workflows.models import IncidentRecord, IncidentsPage, IncidentView, Status, TimelineEntry
 
-# Serialises concurrent create_schema calls (API and worker starting together) on PostgreSQL.
-SCHEMA_LOCK_ID = 0x1C1DF10
 PAGER = Pager("INC", incidents.c.number)
 
 
@@ -53,17 +50,6 @@ class RecordStore:
         self.database = Database(url)
         self._engine = self.database.engine
         self._writer = self.database.writer
-
-    async def create_schema(self) -> None:
-        sqlite_file = self.database.sqlite_file
-        if sqlite_file is not None:
-            sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-        async with self._writer.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_ID)))
-            await conn.run_sync(metadata.create_all)
-            seed = Database.insert(conn, counters).values(name=INCIDENT_COUNTER, value=0)
-            await conn.execute(seed.on_conflict_do_nothing(index_elements=[counters.c.name]))
 
     async def dispose(self) -> None:
         await self.database.dispose()

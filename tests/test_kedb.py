@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from activities.known_errors import KnownErrorActivities
 from recordstore import RecordStore
@@ -23,33 +21,16 @@ from recordstore.known_errors import (
     search_terms,
 )
 from recordstore.problems import ProblemStore
-from recordstore.schema import KNOWN_ERROR_TSVECTOR, metadata
+from recordstore.schema import KNOWN_ERROR_TSVECTOR
 from tests.kedb_corpus import CORPUS, LOOKUPS
+from tests.stores import BACKENDS, fresh_store
 from workflows.kedb import KnownErrorCreate, KnownErrorQuery, ProblemProposal
 from workflows.models import ResolutionCode
 
-DATABASES = ["sqlite", "postgres"]
 
-
-async def _open_store(request: pytest.FixtureRequest, directory: Path) -> RecordStore:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{directory / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = create_async_engine(url)  # fresh tables
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
-        await engine.dispose()
-    records = RecordStore(url)
-    await records.create_schema()
-    return records
-
-
-@pytest.fixture(params=DATABASES)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RecordStore]:
-    records = await _open_store(request, tmp_path)
-    yield records
-    await records.dispose()
+@pytest.fixture
+def store(store_on_each_backend: RecordStore) -> RecordStore:
+    return store_on_each_backend
 
 
 @pytest.fixture
@@ -57,16 +38,16 @@ def kedb(store: RecordStore) -> KnownErrorStore:
     return KnownErrorStore(store.database)
 
 
-@pytest.fixture(scope="module", params=DATABASES)
+@pytest.fixture(scope="module", params=BACKENDS)
 async def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[KnownErrorStore, dict[str, str], dict[str, str]]]:
     """The corpus loaded once per database: the store, key -> id and id -> key."""
-    records = await _open_store(request, tmp_path_factory.mktemp("kedb"))
-    known = KnownErrorStore(records.database)
-    ids = {key: (await known.create(fields)).id for key, fields in CORPUS.items()}
-    yield known, ids, {value: key for key, value in ids.items()}
-    await records.dispose()
+    folder = tmp_path_factory.mktemp("kedb")
+    async with fresh_store(request.param, request, folder) as records:
+        known = KnownErrorStore(records.database)
+        ids = {key: (await known.create(fields)).id for key, fields in CORPUS.items()}
+        yield known, ids, {value: key for key, value in ids.items()}
 
 
 def ke(

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.exceptions import ApplicationError
 
 from recordstore import RecordStore
 from recordstore.reports import ReportQuery, SummaryReport, summary
-from recordstore.schema import metadata
+from tests.stores import BACKENDS, fresh_store
 from workflows import domain, timers
 from workflows.models import (
     Action,
@@ -314,25 +313,16 @@ def approx(value: Any) -> Any:
 # --- the stores -------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"], scope="module")
+@pytest.fixture(params=BACKENDS, scope="module")
 async def filled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RecordStore]:
     """Both backends, holding the generated incidents (read-only for the tests below)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('reports') / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = create_async_engine(url)  # fresh tables
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
-        await engine.dispose()
-    store = RecordStore(url)
-    await store.create_schema()
-    for view in incidents():
-        await store.upsert_incident(IncidentRecord(view=view, timeline_start=0, new_entries=[]))
-    yield store
-    await store.dispose()
+    async with fresh_store(request.param, request, tmp_path_factory.mktemp("reports")) as store:
+        for view in incidents():
+            record = IncidentRecord(view=view, timeline_start=0, new_entries=[])
+            await store.upsert_incident(record)
+        yield store
 
 
 WINDOWS = {

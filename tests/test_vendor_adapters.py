@@ -149,16 +149,9 @@ async def test_an_unknown_vendor_is_final(http: httpx.AsyncClient, store: Record
     assert "known: acme" in raised.value.message
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    records = RecordStore(url)
-    await records.create_schema()
-    yield records
-    await records.dispose()
+@pytest.fixture
+def any_store(store_on_each_backend: RecordStore) -> RecordStore:
+    return store_on_each_backend
 
 
 async def test_the_ticket_mapping_keeps_its_first_incident(any_store: RecordStore) -> None:
@@ -231,7 +224,7 @@ async def vendor_stack(
         tmp_path, address, task_queue, database_url=records_url, policy_file=policy_file
     )
     store = RecordStore(settings.resolved_database_url)
-    await store.create_schema()
+    await store.database.migrate()
     worker = build_worker(dev_env.client, task_queue, store, load_policy(settings), http)
     async with worker, serve_api(settings) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
