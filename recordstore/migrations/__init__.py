@@ -13,7 +13,7 @@ Nothing here reads the environment: the caller passes the database (see env.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from recordstore.schema import INCIDENT_COUNTER, counters
+from recordstore.schema import INCIDENT_COUNTER, KNOWN_ERRORS_FTS, counters
 
 if TYPE_CHECKING:
     from recordstore.database import Database
@@ -63,6 +63,17 @@ class UnknownSchema(RuntimeError):
     """Some of the record store's tables exist, but no revision says how they came to be."""
 
 
+def include_object(
+    item: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """What autogenerate compares: the tables of recordstore/schema.py. The KEDB's search index
+    (FTS5 tables on SQLite, a GIN expression index on PostgreSQL) is written by hand in the
+    revisions and has no counterpart in the metadata."""
+    if name is None:
+        return True
+    return not (name.startswith(KNOWN_ERRORS_FTS) or name == "ix_known_errors_search")
+
+
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
@@ -90,6 +101,8 @@ async def migrate(database: Database, *, auto: bool = True) -> None:
 
 async def current_revision(database: Database) -> str | None:
     """The revision the database is stamped with; None when it has none (yet)."""
+    if database.sqlite_file is not None and not database.sqlite_file.exists():
+        return None  # and connecting would create the file
     async with database.engine.connect() as conn:
         return await conn.run_sync(_stamped)
 

@@ -7,25 +7,13 @@ caller's transaction), or a URL (`config.attributes["url"]`) for offline `--sql`
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from recordstore.schema import KNOWN_ERRORS_FTS, metadata
+from recordstore.migrations import include_object
+from recordstore.schema import metadata
 
 config = context.config
-
-
-def include_object(
-    item: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    """Autogenerate compares the tables of recordstore/schema.py only: the KEDB's search
-    index (FTS5 tables on SQLite, a GIN expression index on PostgreSQL) is written by hand in
-    the revisions and has no counterpart in the metadata."""
-    if name is None:
-        return True
-    return not (name.startswith(KNOWN_ERRORS_FTS) or name == "ix_known_errors_search")
 
 
 def run_with(connection: Connection) -> None:
