@@ -16,15 +16,18 @@ from typing import Any
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, make_url
 
+import tests
 from api.app import create_app
 from recordstore import Database, IncidentFilter, RecordStore
 from recordstore.known_errors import KnownErrorStore
 from recordstore.migrations import (
     SchemaNotAtHead,
+    alembic_config,
     current_revision,
     head_revision,
     include_object,
@@ -39,7 +42,7 @@ from worker import serve
 from workflows.kedb import KnownErrorCreate, KnownErrorQuery, ProblemProposal
 from workflows.models import IncidentRecord, IncidentView, ResolutionCode
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(tests.__file__).parent / "fixtures"
 DUMPS = {"sqlite": "v0.1.0-sqlite.sql", "postgresql": "v0.1.0-postgres.sql"}
 EXPECTED: dict[str, dict[str, Any]] = json.loads(
     (FIXTURES / "v0.1.0-expected.json").read_text(encoding="utf-8")
@@ -206,6 +209,20 @@ async def test_api_and_worker_starting_together_migrate_once(empty_url: str) -> 
     finally:
         for database in databases:
             await database.dispose()
+
+
+async def test_alembic_runs_from_a_url_on_the_async_drivers(empty_url: str) -> None:
+    """env.py makes its own async engine when it is handed a URL instead of a connection."""
+    config = alembic_config()
+    config.attributes["url"] = empty_url
+    await asyncio.to_thread(command.upgrade, config, "head")  # env.py runs its own event loop
+    database = Database(empty_url)
+    try:
+        assert await current_revision(database) == head_revision()
+        assert await _schema_differences(database) == []
+        assert await _has_search_index(database)
+    finally:
+        await database.dispose()
 
 
 # --- refusing -------------------------------------------------------------------------------
