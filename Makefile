@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Reinstall when pyproject.toml changes; the stamp lives in the venv, so it goes with it.
 STAMP := $(VENV)/.incidentflow-installed
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test lint bench migrate clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,10 @@ lint: venv
 # Its own dev server, worker and API on free ports: one table, and bench-results.json.
 bench: venv
 	$(BIN)/python -m bench
+
+# The record store's schema to the latest revision (what start-up does by default).
+migrate: venv
+	$(BIN)/python -m recordstore.migrate
 
 # Keeps .venv and .data (the dev Temporal history, records and tokens):
 # `rm -rf .venv .data` starts over from scratch.

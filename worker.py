@@ -69,7 +69,7 @@ def build_worker(
 
 async def serve(settings: Settings) -> None:
     store = RecordStore(settings.resolved_database_url)
-    await store.create_schema()
+    await store.database.migrate(auto=settings.db_auto_migrate)
     try:
         runtime = worker_runtime(settings.worker_metrics_port, settings.worker_metrics_host)
     except ValueError as error:  # the port is taken, e.g. by a second worker on this host

@@ -14,8 +14,8 @@ from recordstore.problems import ProblemStore
 
 class KnownErrorActivities:
     def __init__(self, store: RecordStore) -> None:
-        self._known_errors = KnownErrorStore(store)
-        self._problems = ProblemStore(store)
+        self._known_errors = KnownErrorStore(store.database)
+        self._problems = ProblemStore(store.database)
 
     @activity.defn(name=names.LOOKUP_KNOWN_ERRORS)
     async def lookup_known_errors(self, query: KnownErrorQuery) -> list[KnownErrorMatch]:

@@ -53,7 +53,8 @@ class VendorActivities:
         answer = await self._post(request, vendor)
         result = _ticket_of(request.vendor, answer)
         # Before returning, so that the vendor's first webhook can already find the incident.
-        await link_vendor_ticket(self._store, result.vendor, result.ticket_id, request.number)
+        database = self._store.database
+        await link_vendor_ticket(database, result.vendor, result.ticket_id, request.number)
         logger.info("vendor ticket opened", ticket_id=result.ticket_id, status=result.status)
         return result
 

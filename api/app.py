@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         directory = load_directory(settings, policy)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
-        await store.create_schema()
+        await store.database.migrate(auto=settings.db_auto_migrate)
         # Lazy: the API starts, and answers 503, while Temporal is still coming up or down.
         client = await connect(settings, lazy=True)
         http = httpx.AsyncClient()

@@ -25,10 +25,11 @@ from api.service.errors import (
     Unauthorized,
     Unavailable,
     Unprocessable,
+    invalid_cursor,
     workflow_refusal,
 )
 from domain.messages import REQUEST_PARTS, describe
-from recordstore import IdempotencyConflict
+from recordstore import IdempotencyConflict, InvalidCursor
 
 log = structlog.get_logger()
 RETRY_AFTER_UNAVAILABLE = 5
@@ -205,6 +206,10 @@ async def _idempotency(request: Request, error: IdempotencyConflict) -> JSONResp
     )
 
 
+async def _invalid_cursor(request: Request, error: InvalidCursor) -> JSONResponse:
+    return refusal_response(invalid_cursor())
+
+
 async def _runtime(request: Request, error: RuntimeError) -> JSONResponse:
     # The lazy Temporal client raises a bare RuntimeError when it cannot connect at all.
     if str(error).startswith("Failed client connect"):
@@ -231,5 +236,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RPCError, _rpc)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency)  # type: ignore[arg-type]
+    app.add_exception_handler(InvalidCursor, _invalid_cursor)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database)  # type: ignore[arg-type]
     app.add_exception_handler(RuntimeError, _runtime)  # type: ignore[arg-type]

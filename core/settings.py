@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     temporal_config_file: Path | None = None  # its TOML file (default: the SDK's usual places)
     task_queue: str = "incidents"
     database_url: str = ""
+    # Start-up upgrades the record store's schema; off, it refuses to start on an old one and
+    # names the command to run (`python -m recordstore.migrate`).
+    db_auto_migrate: bool = True
     policy_file: Path = DEFAULT_POLICY_FILE
     tokens_file: Path | None = None
     # The people and groups (contract 11). Unset: `.data/directory.toml` when it exists (make

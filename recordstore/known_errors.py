@@ -12,8 +12,6 @@ error that shares more (and rarer) words ranks higher, and one shared word is en
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -31,6 +29,8 @@ from domain.kedb import (
     KnownErrorStatus,
 )
 from domain.models import KnownErrorMatch
+from recordstore.database import Database
+from recordstore.paging import Pager
 from recordstore.schema import (
     KNOWN_ERROR_COUNTER,
     KNOWN_ERROR_TSVECTOR,
@@ -38,7 +38,6 @@ from recordstore.schema import (
     counters,
     known_errors,
 )
-from recordstore.store import RecordStore, _insert
 
 Matches = list[KnownErrorMatch]
 
@@ -67,6 +66,7 @@ STOPWORDS = frozenset(
 )
 
 _FTS_COLUMNS = ("title", "symptoms", "workaround", "root_cause")
+PAGER = Pager("KE", known_errors.c.seq, by_number=True)
 
 
 class SourceIncidentTaken(Exception):
@@ -78,11 +78,12 @@ class SourceIncidentTaken(Exception):
 
 
 class KnownErrorStore:
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, database: Database) -> None:
         # The KEDB lives in the record store's database and shares its engine and pool, and
         # its writers' BEGIN IMMEDIATE on SQLite.
-        self._engine = store._engine
-        self._writer = store._writer
+        self.database = database
+        self._engine = database.engine
+        self._writer = database.writer
 
     # --- CRUD -----------------------------------------------------------------------------
 
@@ -156,19 +157,13 @@ class KnownErrorStore:
         status: KnownErrorStatus | None = None,
     ) -> KnownErrorsPage:
         """Newest first, `limit` at a time; `next_cursor` fetches the next page."""
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
         query = sa.select(known_errors)
         if status is not None:
             query = query.where(known_errors.c.status == status)
-        if cursor is not None:
-            query = query.where(known_errors.c.seq < decode_id_cursor(cursor, "KE"))
-        query = query.order_by(known_errors.c.seq.desc()).limit(limit + 1)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        items = [_known_error(row) for row in rows[:limit]]
-        next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None
-        return KnownErrorsPage(items=items, next_cursor=next_cursor)
+            rows = (await conn.execute(PAGER.select(query, limit, cursor))).mappings().all()
+        page, next_cursor = PAGER.page(rows, limit, lambda row: row["id"])
+        return KnownErrorsPage(items=[_known_error(row) for row in page], next_cursor=next_cursor)
 
     async def _by_source_incident(self, number: str) -> KnownError | None:
         query = sa.select(known_errors).where(known_errors.c.source_incident == number)
@@ -277,7 +272,7 @@ def _boost(column: sa.Column[Any], wanted: str | None, factor: float) -> sa.Colu
 async def bump_counter(conn: AsyncConnection, name: str) -> int:
     """The next value of a named counter, created at 1 on first use; one atomic statement, so
     concurrent writers serialise on it and a rolled-back writer gives its value back."""
-    bump = _insert(conn, counters).values(name=name, value=1)
+    bump = Database.insert(conn, counters).values(name=name, value=1)
     bump = bump.on_conflict_do_update(
         index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
     ).returning(counters.c.value)
@@ -328,22 +323,3 @@ def _row(known_error: KnownError, seq: int) -> dict[str, Any]:
 
 def _known_error(row: sa.RowMapping) -> KnownError:
     return KnownError.model_validate({key: row[key] for key in row.keys() if key != "seq"})
-
-
-# --- cursors --------------------------------------------------------------------------------
-
-
-def encode_id_cursor(record_id: str) -> str:
-    return base64.urlsafe_b64encode(record_id.encode()).decode().rstrip("=")
-
-
-def decode_id_cursor(cursor: str, prefix: str) -> int:
-    """The sequence number behind a cursor made by encode_id_cursor for an id like KE0000042."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        record_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (ValueError, binascii.Error, UnicodeError):
-        raise ValueError("invalid cursor") from None
-    if not re.fullmatch(re.escape(prefix) + r"\d{7}", record_id):
-        raise ValueError("invalid cursor")
-    return int(record_id.removeprefix(prefix))

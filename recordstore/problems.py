@@ -8,9 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from domain.kedb import Problem, ProblemProposal, ProblemsPage
-from recordstore.known_errors import bump_counter, decode_id_cursor, encode_id_cursor
+from recordstore.database import Database
+from recordstore.known_errors import bump_counter
+from recordstore.paging import Pager
 from recordstore.schema import PROBLEM_COUNTER, problems
-from recordstore.store import RecordStore, _insert
+
+PAGER = Pager("PRB", problems.c.seq, by_number=True)
 
 
 class _AlreadyProposed(Exception):
@@ -18,10 +21,10 @@ class _AlreadyProposed(Exception):
 
 
 class ProblemStore:
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, database: Database) -> None:
         # Same database, engine and SQLite write discipline as the record store.
-        self._engine = store._engine
-        self._writer = store._writer
+        self._engine = database.engine
+        self._writer = database.writer
 
     async def propose(self, proposal: ProblemProposal) -> Problem:
         """The incident's problem record: created by the first proposal, returned by every later
@@ -43,7 +46,7 @@ class ProblemStore:
                     resolution_notes=proposal.resolution_notes,
                     created_at=datetime.now(UTC),
                 )
-                insert = _insert(conn, problems).values(seq=seq, **problem.model_dump())
+                insert = Database.insert(conn, problems).values(seq=seq, **problem.model_dump())
                 inserted = await conn.execute(
                     insert.on_conflict_do_nothing(index_elements=[problems.c.number]).returning(
                         problems.c.id
@@ -67,17 +70,11 @@ class ProblemStore:
 
     async def list(self, limit: int = 50, cursor: str | None = None) -> ProblemsPage:
         """Newest first, `limit` at a time; `next_cursor` fetches the next page."""
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        query = sa.select(problems)
-        if cursor is not None:
-            query = query.where(problems.c.seq < decode_id_cursor(cursor, "PRB"))
-        query = query.order_by(problems.c.seq.desc()).limit(limit + 1)
         async with self._engine.connect() as conn:
+            query = PAGER.select(sa.select(problems), limit, cursor)
             rows = (await conn.execute(query)).mappings().all()
-        items = [_problem(row) for row in rows[:limit]]
-        next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None
-        return ProblemsPage(items=items, next_cursor=next_cursor)
+        page, next_cursor = PAGER.page(rows, limit, lambda row: row["id"])
+        return ProblemsPage(items=[_problem(row) for row in page], next_cursor=next_cursor)
 
     async def _one(self, where: sa.ColumnElement[bool]) -> Problem | None:
         async with self._engine.connect() as conn:

@@ -1,4 +1,8 @@
-"""The record store's tables (SQLAlchemy Core): the same definitions on SQLite and PostgreSQL."""
+"""The record store's tables (SQLAlchemy Core): the same definitions on SQLite and PostgreSQL.
+
+What the queries read and write. The database gets them from the migrations
+(recordstore/migrations/versions/): a change here goes with a new revision.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 
 metadata = sa.MetaData()
 
@@ -68,7 +72,7 @@ incidents = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("resolved_at", UtcDateTime, index=True),
     sa.Column("closed_at", UtcDateTime),
-    # The moments the reports select by (recordstore/reports.py); the view holds the rest.
+    # The moments the reports select by (recordstore/reports/queries.py); the view holds the rest.
     sa.Column("started_at", UtcDateTime, index=True),
     sa.Column("canceled_at", UtcDateTime),
     sa.Column("response_stopped_at", UtcDateTime, index=True),
@@ -126,30 +130,8 @@ KNOWN_ERROR_TSVECTOR = (
 )
 # SQLite: an external-content FTS5 table over known_errors (rowid = seq). The record store
 # writes it in the same transaction as the row; the porter stemmer matches word forms.
+# Both search indexes are created by the migrations (recordstore/migrations/versions/).
 KNOWN_ERRORS_FTS = "known_errors_fts"
-
-_SEARCH_INDEX_DDL = {
-    "sqlite": f"CREATE VIRTUAL TABLE IF NOT EXISTS {KNOWN_ERRORS_FTS} USING fts5("
-    "title, symptoms, workaround, root_cause, content='known_errors', content_rowid='seq',"
-    " tokenize='porter unicode61 remove_diacritics 2')",
-    "postgresql": "CREATE INDEX IF NOT EXISTS ix_known_errors_search ON known_errors"
-    f" USING gin (({KNOWN_ERROR_TSVECTOR}))",
-}
-
-
-@sa.event.listens_for(known_errors, "after_create")
-def _create_search_index(target: sa.Table, connection: Connection, **_: Any) -> None:
-    # Runs inside create_all, in create_schema's transaction, when known_errors is created.
-    ddl = _SEARCH_INDEX_DDL.get(connection.dialect.name)
-    if ddl is not None:
-        connection.exec_driver_sql(ddl)
-
-
-@sa.event.listens_for(known_errors, "before_drop")
-def _drop_search_index(target: sa.Table, connection: Connection, **_: Any) -> None:
-    if connection.dialect.name == "sqlite":  # PostgreSQL drops the index with the table
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {KNOWN_ERRORS_FTS}")
-
 
 problems = sa.Table(
     "problems",

@@ -1,45 +1,31 @@
 """The record store: incidents, their timelines, the number counter and idempotency keys.
 
-One code path for SQLite (the default, shared by the API and worker processes) and
-PostgreSQL (compose). Writes are single statements with ON CONFLICT so that retried
-activities and concurrent processes converge on the same rows.
+Writes are single statements with ON CONFLICT so that retried activities and concurrent
+processes converge on the same rows.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.models import IncidentRecord, IncidentsPage, IncidentView, Status, TimelineEntry
-from domain.names import INCIDENT_NUMBER_PATTERN
+from recordstore.database import Database
+from recordstore.paging import Pager
 from recordstore.schema import (
     INCIDENT_COUNTER,
     counters,
     idempotency_keys,
     incidents,
-    metadata,
     timeline_entries,
 )
 
-NUMBER_PATTERN = re.compile(INCIDENT_NUMBER_PATTERN)
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Serialises concurrent create_schema calls (API and worker starting together) on PostgreSQL.
-SCHEMA_LOCK_ID = 0x1C1DF10
-# Execution option read by the SQLite "begin" hook: writers take the write lock up front.
-_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
+PAGER = Pager("INC", incidents.c.number)
 
 
 class IncidentFilter(BaseModel):
@@ -60,28 +46,16 @@ class IdempotencyConflict(Exception):
 
 class RecordStore:
     def __init__(self, url: str) -> None:
-        self._url = make_url(url)
-        self._is_sqlite = self._url.get_backend_name() == "sqlite"
-        self._engine = _create_engine(self._url)
-        self._writer = self._engine.execution_options(**_IMMEDIATE)
-
-    async def create_schema(self) -> None:
-        sqlite_file = _sqlite_file(self._url)
-        if sqlite_file is not None:
-            sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-        async with self._writer.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_ID)))
-            await conn.run_sync(metadata.create_all)
-            seed = _insert(conn, counters).values(name=INCIDENT_COUNTER, value=0)
-            await conn.execute(seed.on_conflict_do_nothing(index_elements=[counters.c.name]))
+        # Shared with the other stores of the package (KEDB, problems, vendor tickets, reports).
+        self.database = Database(url)
+        self._engine = self.database.engine
+        self._writer = self.database.writer
 
     async def dispose(self) -> None:
-        await self._engine.dispose()
+        await self.database.dispose()
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        await self.database.ping()
 
     # --- numbers and idempotency ----------------------------------------------------------
 
@@ -130,7 +104,7 @@ class RecordStore:
         view = record.view
         async with self._writer.begin() as conn:
             row = _incident_row(view)
-            upsert = _insert(conn, incidents).values(**row)
+            upsert = Database.insert(conn, incidents).values(**row)
             upsert = upsert.on_conflict_do_update(
                 index_elements=[incidents.c.number],
                 set_={name: upsert.excluded[name] for name in row if name != "number"},
@@ -143,7 +117,7 @@ class RecordStore:
                     _timeline_row(view.number, record.timeline_start + offset, entry)
                     for offset, entry in enumerate(record.new_entries)
                 ]
-                append = _insert(conn, timeline_entries).values(entries)
+                append = Database.insert(conn, timeline_entries).values(entries)
                 await conn.execute(
                     append.on_conflict_do_nothing(
                         index_elements=[timeline_entries.c.number, timeline_entries.c.seq]
@@ -179,85 +153,16 @@ class RecordStore:
     async def list_incidents(
         self, filters: IncidentFilter, limit: int = 50, cursor: str | None = None
     ) -> IncidentsPage:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        """Newest first, `limit` at a time; `next_cursor` fetches the next page."""
         query = sa.select(incidents.c.view).where(*_filter_clauses(filters))
-        if cursor is not None:
-            query = query.where(incidents.c.number < decode_cursor(cursor))
-        query = query.order_by(incidents.c.number.desc()).limit(limit + 1)
         async with self._engine.connect() as conn:
-            stored = (await conn.execute(query)).scalars().all()
-        items = [IncidentView.model_validate(view) for view in stored[:limit]]
-        next_cursor = encode_cursor(items[-1].number) if len(stored) > limit else None
+            stored = (await conn.execute(PAGER.select(query, limit, cursor))).scalars().all()
+        views, next_cursor = PAGER.page(stored, limit, lambda view: view["number"])
+        items = [IncidentView.model_validate(view) for view in views]
         return IncidentsPage(items=items, next_cursor=next_cursor)
 
 
-# --- cursors --------------------------------------------------------------------------------
-
-
-def encode_cursor(number: str) -> str:
-    return base64.urlsafe_b64encode(number.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        number = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (ValueError, binascii.Error, UnicodeError):
-        raise ValueError("invalid cursor") from None
-    if not NUMBER_PATTERN.fullmatch(number):
-        raise ValueError("invalid cursor")
-    return number
-
-
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _create_engine(url: URL) -> AsyncEngine:
-    if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
-    options: dict[str, Any] = {}
-    if _sqlite_file(url) is None:
-        options["poolclass"] = StaticPool  # an in-memory database lives in one connection
-    engine = create_async_engine(url, **options)
-    event.listen(engine.sync_engine, "connect", _sqlite_connect)
-    event.listen(engine.sync_engine, "begin", _sqlite_begin)
-    return engine
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # The API and the worker write the same file: WAL lets readers run beside the writer,
-    # and the busy timeout makes a second writer wait instead of failing "database is locked".
-    # The driver's own implicit BEGIN is turned off; _sqlite_begin emits ours.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    # Writers start with BEGIN IMMEDIATE: they wait for the write lock (busy timeout) up front,
-    # instead of upgrading a read lock mid-transaction, which SQLite refuses without waiting.
-    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _sqlite_file(url: URL) -> Path | None:
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
-def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
-    """INSERT with ON CONFLICT support: both dialects spell it the same way."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 async def _next_number(conn: AsyncConnection) -> str:

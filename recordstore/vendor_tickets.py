@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from recordstore.database import Database
 from recordstore.schema import vendor_tickets
-from recordstore.store import RecordStore, _insert
 
 
-async def link_vendor_ticket(store: RecordStore, vendor: str, ticket_id: str, number: str) -> None:
+async def link_vendor_ticket(database: Database, vendor: str, ticket_id: str, number: str) -> None:
     """Idempotent: a retried activity writes the same row again, which changes nothing."""
     # Same engine and SQLite write discipline (BEGIN IMMEDIATE) as the record store itself.
-    async with store._writer.begin() as conn:
-        insert = _insert(conn, vendor_tickets).values(
+    async with database.writer.begin() as conn:
+        insert = Database.insert(conn, vendor_tickets).values(
             vendor=vendor, ticket_id=ticket_id, number=number
         )
         await conn.execute(
@@ -22,10 +22,10 @@ async def link_vendor_ticket(store: RecordStore, vendor: str, ticket_id: str, nu
         )
 
 
-async def number_for_vendor_ticket(store: RecordStore, vendor: str, ticket_id: str) -> str | None:
+async def number_for_vendor_ticket(database: Database, vendor: str, ticket_id: str) -> str | None:
     query = sa.select(vendor_tickets.c.number).where(
         vendor_tickets.c.vendor == vendor, vendor_tickets.c.ticket_id == ticket_id
     )
-    async with store._engine.connect() as conn:
+    async with database.engine.connect() as conn:
         number: str | None = (await conn.execute(query)).scalar_one_or_none()
     return number

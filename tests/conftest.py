@@ -17,6 +17,7 @@ from domain.search_attributes import ALL_KEYS  # noqa: E402
 from recordstore import RecordStore  # noqa: E402
 from tests.support.apistack import Stack, api_stack, stack_settings  # noqa: E402
 from tests.support.factories import end_all_started  # noqa: E402
+from tests.support.stores import BACKENDS, fresh_store  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -62,9 +63,19 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture
 async def store(tmp_path: Path) -> AsyncIterator[RecordStore]:
     records = RecordStore(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
-    await records.create_schema()
+    await records.database.migrate()
     yield records
     await records.dispose()
+
+
+@pytest_asyncio.fixture(params=BACKENDS)
+async def store_on_each_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[RecordStore]:
+    """An empty record store, migrated to head: the test runs once on SQLite and once on
+    PostgreSQL."""
+    async with fresh_store(request.param, request, tmp_path) as records:
+        yield records
 
 
 @pytest_asyncio.fixture(autouse=True)

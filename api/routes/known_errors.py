@@ -21,7 +21,6 @@ from api.service.errors import (
     Unauthorized,
     Unavailable,
     Unprocessable,
-    invalid_cursor,
 )
 from domain.kedb import (
     KNOWN_ERROR_ID,
@@ -63,7 +62,7 @@ _CREATE_BODY: dict[str, Any] = {
 
 
 def known_error_store(services: ServicesDep) -> KnownErrorStore:
-    return KnownErrorStore(services.store)
+    return KnownErrorStore(services.store.database)
 
 
 Kedb = Annotated[KnownErrorStore, Depends(known_error_store)]
@@ -78,10 +77,7 @@ async def list_known_errors(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> KnownErrorsPage:
     """Newest first; follow `next_cursor` for the next page."""
-    try:
-        return await kedb.list(limit=limit, cursor=cursor, status=status)
-    except ValueError:
-        raise invalid_cursor() from None
+    return await kedb.list(limit=limit, cursor=cursor, status=status)
 
 
 @router.get("/search", response_model=list[KnownErrorMatch])

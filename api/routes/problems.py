@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import AuthorizedDep, ServicesDep
 from api.errors import documented
-from api.service.errors import Forbidden, NotFound, Unauthorized, Unprocessable, invalid_cursor
+from api.service.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from domain.kedb import PROBLEM_ID, Problem, ProblemsPage
 from recordstore.problems import ProblemStore
 
@@ -23,7 +23,7 @@ ProblemId = Annotated[str, Path(alias="id", pattern=PROBLEM_ID, examples=["PRB00
 
 
 def problem_store(services: ServicesDep) -> ProblemStore:
-    return ProblemStore(services.store)
+    return ProblemStore(services.store.database)
 
 
 Problems = Annotated[ProblemStore, Depends(problem_store)]
@@ -37,10 +37,7 @@ async def list_problems(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ProblemsPage:
     """Newest first; follow `next_cursor` for the next page."""
-    try:
-        return await problems.list(limit=limit, cursor=cursor)
-    except ValueError:
-        raise invalid_cursor() from None
+    return await problems.list(limit=limit, cursor=cursor)
 
 
 @router.get("/{id}", response_model=Problem, responses=documented(NotFound))

@@ -1,4 +1,4 @@
-"""/reports: the KPI summary for managers, as JSON or CSV (definitions: recordstore/reports.py)."""
+"""/reports: the KPI summary for managers, as JSON or CSV (definitions: recordstore/reports/)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ async def get_summary(
         raise RequestValidationError(
             [{**issue, "loc": ("query", *issue["loc"])} for issue in error.errors()]
         ) from None
-    report = await summary(services.store, query)
+    report = await summary(services.store.database, query)
     if format == "csv":
         return Response(
             _csv(report),

@@ -26,7 +26,6 @@ from api.service.errors import (
     Forbidden,
     Unavailable,
     incident_not_found,
-    invalid_cursor,
     workflow_refusal,
 )
 from api.service.idempotency import claim_number
@@ -150,10 +149,7 @@ async def list_incidents(
         if filters.caller not in (None, principal.name):
             raise Forbidden("requesters can list only their own incidents")
         filters = filters.model_copy(update={"caller": principal.name})
-    try:
-        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
-    except ValueError:
-        raise invalid_cursor() from None
+    page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
     return page.model_copy(update={"items": [visible(principal, item) for item in page.items]})
 
 

@@ -17,7 +17,7 @@ async def vendor_update(services: Services, update: VendorUpdate) -> str:
     vendor = update.vendor
     if vendor not in services.policy.vendors:
         raise NotFound(f"unknown vendor '{vendor}'")
-    number = await number_for_vendor_ticket(services.store, vendor, update.ticket_id)
+    number = await number_for_vendor_ticket(services.store.database, vendor, update.ticket_id)
     if number is None:
         raise NotFound(f"no incident has {vendor} ticket '{update.ticket_id}'")
     handle = services.client.get_workflow_handle(incident_workflow_id(number))

@@ -88,9 +88,9 @@ async def test_a_ticket_is_opened_and_mapped_to_the_incident(
         "priority": "P2",
         "short_description": "Branch office offline",
     }
-    assert await number_for_vendor_ticket(store, "acme", "VT-0001") == "INC0004242"
-    assert await number_for_vendor_ticket(store, "acme", "VT-9999") is None
-    assert await number_for_vendor_ticket(store, "other", "VT-0001") is None
+    assert await number_for_vendor_ticket(store.database, "acme", "VT-0001") == "INC0004242"
+    assert await number_for_vendor_ticket(store.database, "acme", "VT-9999") is None
+    assert await number_for_vendor_ticket(store.database, "other", "VT-0001") is None
 
 
 async def test_a_repeated_request_gets_the_same_ticket(
@@ -101,8 +101,9 @@ async def test_a_repeated_request_gets_the_same_ticket(
     first = await open_ticket(activities, request)
     second = await open_ticket(activities, request)
     assert first == second and len(stub.tickets) == 1
-    await link_vendor_ticket(store, "acme", first.ticket_id, request.number)  # idempotent too
-    assert await number_for_vendor_ticket(store, "acme", first.ticket_id) == request.number
+    # idempotent too
+    await link_vendor_ticket(store.database, "acme", first.ticket_id, request.number)
+    assert await number_for_vendor_ticket(store.database, "acme", first.ticket_id) == request.number
 
 
 async def test_a_refusal_is_final_and_says_why(
@@ -148,25 +149,18 @@ async def test_an_unknown_vendor_is_final(http: httpx.AsyncClient, store: Record
     assert "known: acme" in raised.value.message
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    records = RecordStore(url)
-    await records.create_schema()
-    yield records
-    await records.dispose()
+@pytest.fixture
+def any_store(store_on_each_backend: RecordStore) -> RecordStore:
+    return store_on_each_backend
 
 
 async def test_the_ticket_mapping_keeps_its_first_incident(any_store: RecordStore) -> None:
     ticket = f"T-{uuid.uuid4().hex[:8]}"
-    await link_vendor_ticket(any_store, "acme", ticket, "INC0000010")
-    await link_vendor_ticket(any_store, "acme", ticket, "INC0000010")  # a retried activity
-    await link_vendor_ticket(any_store, "acme", ticket, "INC0000011")  # never re-pointed
-    assert await number_for_vendor_ticket(any_store, "acme", ticket) == "INC0000010"
-    assert await number_for_vendor_ticket(any_store, "globex", ticket) is None
+    await link_vendor_ticket(any_store.database, "acme", ticket, "INC0000010")
+    await link_vendor_ticket(any_store.database, "acme", ticket, "INC0000010")  # a retried activity
+    await link_vendor_ticket(any_store.database, "acme", ticket, "INC0000011")  # never re-pointed
+    assert await number_for_vendor_ticket(any_store.database, "acme", ticket) == "INC0000010"
+    assert await number_for_vendor_ticket(any_store.database, "globex", ticket) is None
 
 
 # --- exactly one ticket, with Temporal's retries on the time-skipping server ---------------
@@ -207,7 +201,7 @@ async def test_one_ticket_when_the_first_call_times_out_after_the_vendor_opened_
     assert len(stub.tickets) == 1 and result.ticket_id == "VT-0001"
     assert len(stub.requests) == 2  # the timed-out call and its retry
     assert {seen.key for seen in stub.requests} == {request.key}
-    assert await number_for_vendor_ticket(store, "acme", "VT-0001") == "INC0000777"
+    assert await number_for_vendor_ticket(store.database, "acme", "VT-0001") == "INC0000777"
 
 
 # --- the webhook, over HTTP with a real API, worker and dev server -------------------------
@@ -222,7 +216,7 @@ async def vendor_stack(
     stub: HttpStub,
     http: httpx.AsyncClient,
 ) -> AsyncIterator[Stack]:
-    """tests.apistack's stack, with the stub vendor in the policy of both API and worker."""
+    """tests.support.apistack's stack, with the stub vendor in the policy of both API and worker."""
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(f'[vendors.acme]\nurl = "{stub.url}"\ntoken = "acme-token"\n')
     address = dev_env.client.service_client.config.target_host
@@ -230,7 +224,7 @@ async def vendor_stack(
         tmp_path, address, task_queue, database_url=records_url, policy_file=policy_file
     )
     store = RecordStore(settings.resolved_database_url)
-    await store.create_schema()
+    await store.database.migrate()
     worker = build_worker(dev_env.client, task_queue, store, load_policy(settings), http)
     async with worker, serve_api(settings) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -300,7 +294,7 @@ async def test_the_vendor_webhook_refuses_what_it_cannot_place(
         "POST", "/incidents", status=201, json={"short_description": "Fax down", "caller": caller}
     )
     number = incident["number"]
-    await link_vendor_ticket(stack.store, "acme", "ACME-2", number)
+    await link_vendor_ticket(stack.store.database, "acme", "ACME-2", number)
     await stack.ok("POST", f"/incidents/{number}/cancel", json={"reason": "Not needed"})
 
     async def send() -> httpx.Response:

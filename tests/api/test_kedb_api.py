@@ -221,7 +221,7 @@ async def test_problems_are_listed_and_read(stack: Stack) -> None:
         resolution_notes="Client switched to SSL only",
         reason="workaround",
     )
-    problem = await ProblemStore(stack.store).propose(proposal)
+    problem = await ProblemStore(stack.store.database).propose(proposal)
     read = await stack.ok("GET", f"/problems/{problem.id}", "morgan")
     assert read["number"] == "INC9000001" and read["status"] == "proposed"
     assert read["reason"] == "workaround" and read["title"] == "VPN drops every few minutes"

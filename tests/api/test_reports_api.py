@@ -82,7 +82,7 @@ async def test_managers_get_the_summary_as_json_and_csv(stack: Stack) -> None:
     params = {"from": "2020-03-02", "to": "2020-03-08", "group": group}
 
     body = await stack.ok("GET", "/reports/summary", "morgan", params=params)
-    expected = await summary(stack.store, ReportQuery.model_validate(params))
+    expected = await summary(stack.store.database, ReportQuery.model_validate(params))
     assert body == expected.model_dump(mode="json")
     assert body["window"]["from"] == "2020-03-02T00:00:00Z"
     assert body["window"]["to"] == "2020-03-09T00:00:00Z"

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from activities.known_errors import KnownErrorActivities
 from domain.kedb import KnownErrorCreate, KnownErrorQuery, ProblemProposal
@@ -25,48 +23,31 @@ from recordstore.known_errors import (
     search_terms,
 )
 from recordstore.problems import ProblemStore
-from recordstore.schema import KNOWN_ERROR_TSVECTOR, metadata
+from recordstore.schema import KNOWN_ERROR_TSVECTOR
 from tests.support.kedb_corpus import CORPUS, LOOKUPS
-
-DATABASES = ["sqlite", "postgres"]
-
-
-async def _open_store(request: pytest.FixtureRequest, directory: Path) -> RecordStore:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{directory / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = create_async_engine(url)  # fresh tables
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
-        await engine.dispose()
-    records = RecordStore(url)
-    await records.create_schema()
-    return records
+from tests.support.stores import BACKENDS, fresh_store
 
 
-@pytest.fixture(params=DATABASES)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RecordStore]:
-    records = await _open_store(request, tmp_path)
-    yield records
-    await records.dispose()
+@pytest.fixture
+def store(store_on_each_backend: RecordStore) -> RecordStore:
+    return store_on_each_backend
 
 
 @pytest.fixture
 def kedb(store: RecordStore) -> KnownErrorStore:
-    return KnownErrorStore(store)
+    return KnownErrorStore(store.database)
 
 
-@pytest.fixture(scope="module", params=DATABASES)
+@pytest.fixture(scope="module", params=BACKENDS)
 async def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[KnownErrorStore, dict[str, str], dict[str, str]]]:
     """The corpus loaded once per database: the store, key -> id and id -> key."""
-    records = await _open_store(request, tmp_path_factory.mktemp("kedb"))
-    known = KnownErrorStore(records)
-    ids = {key: (await known.create(fields)).id for key, fields in CORPUS.items()}
-    yield known, ids, {value: key for key, value in ids.items()}
-    await records.dispose()
+    folder = tmp_path_factory.mktemp("kedb")
+    async with fresh_store(request.param, request, folder) as records:
+        known = KnownErrorStore(records.database)
+        ids = {key: (await known.create(fields)).id for key, fields in CORPUS.items()}
+        yield known, ids, {value: key for key, value in ids.items()}
 
 
 def ke(
@@ -141,7 +122,7 @@ async def test_search_follows_updates_and_deletes(kedb: KnownErrorStore) -> None
     await kedb.delete(printer.id)
     assert await kedb.search(KnownErrorQuery(text="scanner offline")) == []
     await kedb.create(ke(title="Printer offline again", symptoms="Offline"))
-    async with kedb._engine.connect() as conn:
+    async with kedb.database.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             # FTS5 compares its index with the content table and fails on any difference.
             await conn.execute(
@@ -286,7 +267,7 @@ async def test_postgres_search_uses_the_gin_index(
     corpus: tuple[KnownErrorStore, dict[str, str], dict[str, str]],
 ) -> None:
     known, _, _ = corpus
-    async with known._engine.connect() as conn:
+    async with known.database.engine.connect() as conn:
         if conn.dialect.name != "postgresql":
             pytest.skip("PostgreSQL only")
         await conn.execute(sa.text("SET enable_seqscan = off"))
@@ -328,7 +309,7 @@ async def test_propose_problem_is_idempotent_per_incident(store: RecordStore) ->
     )
     assert {problem.id for problem in racing} == {"PRB0000002"}
 
-    problems = ProblemStore(store)
+    problems = ProblemStore(store.database)
     page = await problems.list()
     assert [p.id for p in page.items] == ["PRB0000002", "PRB0000001"]
     assert await problems.get("PRB0000001") == first
@@ -340,7 +321,7 @@ async def test_propose_problem_is_idempotent_per_incident(store: RecordStore) ->
 
 
 async def test_lookup_activity_returns_ranked_published_matches(store: RecordStore) -> None:
-    kedb = KnownErrorStore(store)
+    kedb = KnownErrorStore(store.database)
     for key in ("vpn-idle-drop", "vpn-cert-expired", "print-spooler", "vpn-old-client"):
         await kedb.create(CORPUS[key])
     activities = KnownErrorActivities(store)

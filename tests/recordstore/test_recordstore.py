@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from domain.models import (
     IncidentRecord,
@@ -18,26 +16,15 @@ from domain.models import (
     TimelineEntry,
 )
 from domain.policy import Priority
-from recordstore import IdempotencyConflict, IncidentFilter, RecordStore
-from recordstore.schema import metadata
+from recordstore import IdempotencyConflict, IncidentFilter, InvalidCursor, RecordStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[RecordStore]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = create_async_engine(url)  # fresh tables for every test
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
-        await engine.dispose()
-    records = RecordStore(url)
-    await records.create_schema()
-    yield records
-    await records.dispose()
+@pytest.fixture
+def store(store_on_each_backend: RecordStore) -> RecordStore:
+    """Every test here runs on SQLite and on PostgreSQL, each time on an empty database."""
+    return store_on_each_backend
 
 
 def make_view(number: str, **changes: Any) -> IncidentView:
@@ -84,7 +71,7 @@ async def test_numbers_are_sequential(store: RecordStore) -> None:
         "INC0000002",
         "INC0000003",
     ]
-    await store.create_schema()  # idempotent: the counter is not reset
+    await store.database.migrate()  # idempotent: the counter is not reset
     assert await store.allocate_number() == "INC0000004"
     await store.ping()
 
@@ -244,5 +231,6 @@ async def test_pagination_newest_first(store: RecordStore) -> None:
 
 @pytest.mark.parametrize("cursor", ["not base64!", "", "SU5DMTIz", "%%%"])
 async def test_bad_cursor_is_rejected(store: RecordStore, cursor: str) -> None:
-    with pytest.raises(ValueError, match="invalid cursor"):
+    with pytest.raises(ValueError, match="invalid cursor") as raised:
         await store.list_incidents(IncidentFilter(), cursor=cursor)
+    assert isinstance(raised.value, InvalidCursor)

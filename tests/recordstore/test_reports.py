@@ -2,7 +2,7 @@
 
 A seeded generator lives 240 incidents through the real domain (transitions, SLA timers,
 escalations, auto-close) over 60 days and stores their views. Each figure is then recomputed
-here with plain loops over those views, following the definitions in recordstore/reports.py.
+here with plain loops over those views, following the definitions in recordstore/reports/.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.exceptions import ApplicationError
 
 from domain import lifecycle, timers
@@ -43,7 +42,7 @@ from domain.models import (
 from domain.policy import MajorPolicy, Policy, Priority
 from recordstore import RecordStore
 from recordstore.reports import ReportQuery, SummaryReport, summary
-from recordstore.schema import metadata
+from tests.support.stores import BACKENDS, fresh_store
 
 END = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)  # "now" for the generated records
 START = END - timedelta(days=60)
@@ -314,25 +313,16 @@ def approx(value: Any) -> Any:
 # --- the stores -------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"], scope="module")
+@pytest.fixture(params=BACKENDS, scope="module")
 async def filled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RecordStore]:
     """Both backends, holding the generated incidents (read-only for the tests below)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('reports') / 'records.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = create_async_engine(url)  # fresh tables
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
-        await engine.dispose()
-    store = RecordStore(url)
-    await store.create_schema()
-    for view in incidents():
-        await store.upsert_incident(IncidentRecord(view=view, timeline_start=0, new_entries=[]))
-    yield store
-    await store.dispose()
+    async with fresh_store(request.param, request, tmp_path_factory.mktemp("reports")) as store:
+        for view in incidents():
+            record = IncidentRecord(view=view, timeline_start=0, new_entries=[])
+            await store.upsert_incident(record)
+        yield store
 
 
 WINDOWS = {
@@ -348,7 +338,7 @@ WINDOWS = {
 @pytest.mark.parametrize("window", WINDOWS)
 async def test_figures_match_brute_force(filled: RecordStore, window: str) -> None:
     start, end = WINDOWS[window]
-    report = await summary(filled, ReportQuery(from_=start, to=end))
+    report = await summary(filled.database, ReportQuery(from_=start, to=end))
     expected = brute_force(start, end)
     assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
 
@@ -361,7 +351,8 @@ async def test_filters_match_brute_force(
     filled: RecordStore, group: str | None, priority: Priority | None
 ) -> None:
     start, end = START + 5 * DAY, START + 50 * DAY
-    report = await summary(filled, ReportQuery(from_=start, to=end, group=group, priority=priority))
+    query = ReportQuery(from_=start, to=end, group=group, priority=priority)
+    report = await summary(filled.database, query)
     expected = brute_force(start, end, group, priority)
     assert expected["counts"]["created"] > 0  # the filter keeps something to compare
     assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
@@ -371,7 +362,7 @@ async def test_a_window_of_dates_covers_whole_days(filled: RecordStore) -> None:
     query = ReportQuery.model_validate({"from": "2026-04-01", "to": "2026-04-10"})
     assert query.from_ == datetime(2026, 4, 1, tzinfo=UTC)
     assert query.to == datetime(2026, 4, 11, tzinfo=UTC)
-    report = await summary(filled, query)
+    report = await summary(filled.database, query)
     expected = brute_force(query.from_, query.to)
     assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
     assert report.model_dump(mode="json")["window"] == {
@@ -404,7 +395,7 @@ def test_the_query_reads_times_as_utc_and_refuses_a_reversed_window() -> None:
 
 async def test_csv_rows_carry_every_figure(filled: RecordStore) -> None:
     start, end = WINDOWS["one week"]
-    report = await summary(filled, ReportQuery(from_=start, to=end))
+    report = await summary(filled.database, ReportQuery(from_=start, to=end))
     rows = {(metric, dimension): value for metric, dimension, value in report.rows()}
     assert len(rows) == len(report.rows())  # no two rows share a name
     assert rows[("created", "all")] == report.counts.created

@@ -105,7 +105,7 @@ async def serve_api(settings: Settings) -> AsyncIterator[str]:
 @asynccontextmanager
 async def api_stack(client: Client, settings: Settings) -> AsyncIterator[Stack]:
     store = RecordStore(settings.resolved_database_url)
-    await store.create_schema()
+    await store.database.migrate()
     async with build_worker(client, settings.task_queue, store), serve_api(settings) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             yield Stack(http, settings, store)

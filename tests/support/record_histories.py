@@ -182,7 +182,7 @@ async def main(release: str) -> None:
     )
     scratch = Path(tempfile.mkdtemp())
     store = RecordStore(f"sqlite+aiosqlite:///{scratch / 'records.db'}")
-    await store.create_schema()
+    await store.database.migrate()
     queue = f"histories-{uuid.uuid4()}"
     HISTORIES.mkdir(exist_ok=True)
     async with build_worker(env.client, queue, store, policy=POLICY):

@@ -49,7 +49,7 @@ async def test_status_updates_run_across_runs_with_the_whole_state(
 ) -> None:
     env = small_history_env
     store = RecordStore(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
-    await store.create_schema()
+    await store.database.migrate()
     queue = f"can-{uuid.uuid4()}"
     async with build_worker(env.client, queue, store):
         opened = datetime.now(UTC)
@@ -110,7 +110,7 @@ async def test_a_stream_of_updates_continues_as_new_before_the_update_limit(
     60 here): a busy incident must move to a new run before that, never wedge."""
     env = small_history_env
     store = RecordStore(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
-    await store.create_schema()
+    await store.database.migrate()
     queue = f"updates-{uuid.uuid4()}"
     async with build_worker(env.client, queue, store):
         handle = await start(env.client, queue, new_incident())

@@ -95,7 +95,7 @@ async def test_a_worker_killed_20_times_loses_nothing(tmp_path: Path) -> None:
     server, work = dev_server(settings), worker(settings)
     server.start()
     store = RecordStore(settings.resolved_database_url)
-    await store.create_schema()
+    await store.database.migrate()
     try:
         client = await connect_when_up(settings)
         work.start()
@@ -205,7 +205,7 @@ async def test_the_record_store_away_for_a_while(
     postgres = ThrowawayPostgres()
     store = RecordStore(postgres.url)
     try:
-        await store.create_schema()
+        await store.database.migrate()
         async with build_worker(dev_env.client, task_queue, store):
             handle = await start(dev_env.client, task_queue, new_incident())
             number = (await act(handle, "assign", group="desk", assignee="sam")).number

@@ -44,7 +44,7 @@ async def test_breach_and_auto_close_are_on_time_on_the_dev_server(
     dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> None:
     store = RecordStore(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
-    await store.create_schema()
+    await store.database.migrate()
     async with build_worker(dev_env.client, task_queue, store):
         opened = datetime.now(UTC)
         handle = await start(

@@ -1,0 +1,1 @@
+"""The record store's schema revisions, oldest first by their down_revision."""

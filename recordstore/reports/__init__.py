@@ -1,0 +1,51 @@
+"""The summary report: ITIL KPIs over a time window, read from the record store.
+
+`models` holds the API's request and response models, `queries` the SQL and the figures.
+
+The window is half-open, `[from, to)`. Every figure says which incidents it counts; they differ
+on purpose, because each KPI is about a different moment in an incident's life:
+
+- `counts`: incidents *created* in the window, by their current status, priority, category and
+  group.
+- `mtta`: incidents *first started* in the window (`started_at`), create -> first start.
+- `mttr`, `mttr_with_pauses`, `reopen_rate`, `reassignments`, `first_contact_resolution`,
+  `survey`: incidents *resolved* in the window (`resolved_at`: the latest resolution; closed
+  incidents keep theirs, a reopen clears it until the incident is resolved again).
+- `response_sla`, `resolution_sla`, `breaches`: SLA clocks whose *outcome* falls in the window:
+  the breach time for a breached clock, the time it was met for a met clock. So each clock is
+  counted once, in the window of its outcome, and a clock without an outcome yet is not counted.
+- `backlog`: incidents *open at the window's end* (`to`), whenever they were created.
+
+The `group` and `priority` filters apply to every figure and match the incident's current
+assignment group and priority. Durations are wall-clock seconds, not business hours.
+"""
+
+from recordstore.reports.models import (
+    Backlog,
+    Breaches,
+    Counts,
+    DurationStats,
+    Ratio,
+    Reassignments,
+    ReportQuery,
+    SlaCompliance,
+    SlaReport,
+    SummaryReport,
+    SurveyStats,
+)
+from recordstore.reports.queries import summary
+
+__all__ = [
+    "Backlog",
+    "Breaches",
+    "Counts",
+    "DurationStats",
+    "Ratio",
+    "Reassignments",
+    "ReportQuery",
+    "SlaCompliance",
+    "SlaReport",
+    "SummaryReport",
+    "SurveyStats",
+    "summary",
+]
