@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 import httpx
 import structlog
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="incidentflow",
-        version="0.1.0",
+        version=version("incidentflow"),
         description="ITIL incident management: each incident is a durable Temporal workflow.",
         lifespan=lifespan,
     )
