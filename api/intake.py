@@ -13,12 +13,12 @@ be stored at all.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import too_large_response, unprocessable_response
+from domain.bounds import unpaired_surrogate_at
 
 UNPAIRED_SURROGATE = "contains an unpaired UTF-16 surrogate: not valid Unicode text"
 
@@ -109,38 +109,12 @@ def _is_json(content_type: str) -> bool:
 
 
 def _unpaired_surrogate_at(body: bytes) -> str | None:
-    """The dotted path of the first string (or key) with an unpaired surrogate, if any.
-    A body that is not JSON passes: FastAPI answers that with its own 422."""
+    """Where the JSON body holds an unpaired surrogate, if it does. A body that is not JSON
+    passes: FastAPI answers that with its own 422."""
     if b"\\u" not in body:  # a surrogate in JSON text can only come as an escape
         return None
     try:
         document = json.loads(body)
     except ValueError:
         return None
-    return _find(document, [])
-
-
-def _find(value: Any, path: list[str]) -> str | None:
-    if isinstance(value, str):
-        return None if _encodable(value) else ".".join(path) or "body"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not _encodable(key):
-                return ".".join([*path, "<key>"])
-            found = _find(item, [*path, key])
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _find(item, [*path, str(index)])
-            if found is not None:
-                return found
-    return None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return unpaired_surrogate_at(document)

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
-from domain import sla
+from domain import bounds, sla
 from domain.calendar import Calendar
 from domain.messages import INVALID_REQUEST as INVALID_REQUEST
 from domain.messages import invalid_request as invalid_request
@@ -174,14 +174,28 @@ def view(state: IncidentState) -> IncidentView:
 
 
 TIMELINE_KEPT = 200
+# The window kept in workflow state, whatever the incident's life: at most 2 x TIMELINE_KEPT
+# entries and TIMELINE_BYTES of them once recorded (the record store has them all), and while
+# the record store is behind, repeats of one event coalesce past BACKLOG_ENTRIES unrecorded
+# ones (each entry's details are bounded, so that is some 500 KB at most).
+TIMELINE_BYTES = 256 * 1024
+BACKLOG_ENTRIES = 200
 
 
 def trim_timeline(state: IncidentState) -> None:
-    """Drop the oldest entries that are recorded and whose effects have started."""
+    """Drop the oldest entries that are recorded and whose effects have started, once the
+    window is over its size in entries or bytes, down to half of it."""
     done = min(state.recorded_timeline, state.dispatched_timeline) - state.timeline_offset
-    if len(state.timeline) <= 2 * TIMELINE_KEPT or done <= 0:
+    if done <= 0:
         return
-    drop = min(done, len(state.timeline) - TIMELINE_KEPT)
+    sizes = [len(entry.model_dump_json()) for entry in state.timeline]
+    total = sum(sizes)
+    if len(sizes) <= 2 * TIMELINE_KEPT and total <= TIMELINE_BYTES:
+        return
+    drop = 0
+    while drop < done and (len(sizes) - drop > TIMELINE_KEPT or total > TIMELINE_BYTES // 2):
+        total -= sizes[drop]
+        drop += 1
     if drop > 0:
         del state.timeline[:drop]
         state.timeline_offset += drop
@@ -214,12 +228,35 @@ def record(
         kind=kind,
         from_status=from_status,
         to_status=to_status,
-        details=details or {},
+        details=bounds.bounded(details or {}),
     )
-    state.timeline.append(entry)
     state.updated_at = now
     state.version += 1
+    last = state.timeline[-1] if state.timeline else None
+    if last is not None and _same_event(last, entry) and _unrecorded(state, last):
+        if state.timeline_offset + len(state.timeline) - state.recorded_timeline > BACKLOG_ENTRIES:
+            # The record store is far behind and this event repeats (an alert storm): fold
+            # it into the last entry, counted, rather than growing the state without bound.
+            coalesced = int(last.details.get("coalesced", 1)) + 1
+            last.details = bounds.bounded(entry.details | {"coalesced": coalesced})
+            last.at = now
+            return last
+    state.timeline.append(entry)
     return entry
+
+
+def _same_event(last: TimelineEntry, entry: TimelineEntry) -> bool:
+    return (last.kind, last.actor, last.from_status, last.to_status) == (
+        entry.kind,
+        entry.actor,
+        entry.from_status,
+        entry.to_status,
+    )
+
+
+def _unrecorded(state: IncidentState, entry: TimelineEntry) -> bool:
+    seq = state.timeline_offset + len(state.timeline) - 1
+    return state.timeline[-1] is entry and seq >= state.recorded_timeline
 
 
 # --- transitions --------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from temporalio.common import RawValue
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
 
+from domain.bounds import unpaired_surrogate_at
+
 INVALID_REQUEST = "InvalidRequest"
 # Where FastAPI says an input came from: the start of a location, not a field.
 REQUEST_PARTS = frozenset({"body", "query", "path", "header"})
@@ -74,6 +76,9 @@ def decode(model: type[ModelT], args: Sequence[object], converter: PayloadConver
         raise invalid_request("body", f"not a valid {model.__name__}: {error}") from None
     if not isinstance(decoded, model):  # binary/plain or binary/null: bytes or None, not JSON
         raise invalid_request("body", f"not a JSON {model.__name__}")
+    unstorable = unpaired_surrogate_at(decoded.model_dump(mode="python"))
+    if unstorable is not None:  # JSON may escape one; neither UTF-8 nor the record store can
+        raise invalid_request(unstorable, "contains an unpaired UTF-16 surrogate")
     return decoded
 
 

@@ -75,6 +75,7 @@ raw_junk = st.one_of(
     st.just(raw(b"binary/null", b"")),
     st.just(raw(b"json/plain", json.dumps({"text": "x" * 1_500_000}).encode())),
     st.just(raw(b"json/plain", b"[" * 300 + b"]" * 300)),
+    st.just(raw(b"json/plain", b'{"text": "lone \\ud800", "reason": "\\udfff"}')),
 )
 junk = json_junk | raw_junk
 
