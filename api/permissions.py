@@ -56,6 +56,7 @@ TABLE: dict[Endpoint, Rule] = {
     ("GET", "/incidents"): REQUESTERS_TOO,
     ("GET", "/incidents/{number}"): REQUESTERS_TOO,
     ("GET", "/incidents/{number}/timeline"): Rule(WORKERS, requesters=OWN + ", no work notes"),
+    ("GET", "/incidents/{number}/details/{digest}"): REQUESTERS_TOO,
     ("PATCH", "/incidents/{number}"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/assign"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/start"): INCIDENT_WORK,

@@ -43,6 +43,14 @@ def summary_of(text: str) -> dict[str, Any]:
     }
 
 
+def reference_to(text: str) -> dict[str, Any]:
+    """What stands in for a large value that the record store keeps whole (`stored`): fetch it
+    with GET /incidents/{number}/details/{digest}."""
+    return {"digest": digest_of(text), "bytes": len(text), "preview": text[:PREVIEW_CHARS]} | {
+        "stored": True
+    }
+
+
 def bounded(details: dict[str, Any]) -> dict[str, Any]:
     """`details` itself when small; otherwise its small fields kept and each large one
     replaced by its summary (or, when even that is too large, the whole by one summary)."""

@@ -95,6 +95,17 @@ timeline_entries = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
 )
 
+# Large event details (an alert's), kept once per content: the incident's workflow state and
+# timeline hold only their digest, size and a preview (domain/bounds.py).
+event_payloads = sa.Table(
+    "event_payloads",
+    metadata,
+    sa.Column("digest", sa.String(80), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("bytes", sa.Integer, nullable=False),
+    sa.Column("stored_at", UtcDateTime, nullable=False),
+)
+
 # --- KEDB and problem records -----------------------------------------------------------------
 
 KNOWN_ERROR_COUNTER = "known_error"

@@ -4,6 +4,12 @@ POST /alerts reaches it by update-with-start with the USE_EXISTING conflict poli
 number of concurrent identical triggers meet in one workflow, whose lock lets exactly one of
 them open the incident; the rest attach to it. It ends when its incident closes; the next
 trigger for the same key then starts a new run and a new incident.
+
+An alert may repeat for months: the router continues as new when Temporal suggests it (the
+history's length or size, or the number of updates), carrying its incident. While it drains
+for that, new repeats are acknowledged at once and kept in its state, and the next run passes
+them on first, in order, so no acknowledged repeat is lost and the drain always ends. Event
+details are bounded before they are kept or passed on (`domain.bounds`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain import lifecycle, messages, names, presentation
+    from domain import bounds, lifecycle, messages, names, presentation
     from domain.effects import IncidentClosed
     from domain.models import Channel, IncidentCreate
     from domain.policy import Policy
@@ -32,6 +38,10 @@ class AlertStart(BaseModel):
     source: str
     dedup_key: str
     policy: Policy
+    # Carried by continue-as-new (absent when the first trigger starts the router):
+    incident: str | None = None
+    handled: int = 0
+    pending: list[AlertEvent] = []
 
 
 class AlertOutcome(BaseModel):
@@ -44,17 +54,37 @@ class AlertWorkflow:
     @workflow.init
     def __init__(self, start: AlertStart) -> None:
         self._policy = start.policy
-        self._incident: str | None = None
-        self._handled = 0
+        self._incident: str | None = start.incident
+        self._handled = start.handled
+        self._pending: list[AlertEvent] = list(start.pending)
+        self._draining = False
         self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, start: AlertStart) -> None:
+        if self._pending:
+            async with self._lock:
+                await self._pass_on_pending()
         await workflow.wait_condition(
-            lambda: (
-                self._handled > 0 and self._incident is None and workflow.all_handlers_finished()
+            lambda: self._finished() or workflow.info().is_continue_as_new_suggested()
+        )
+        if self._finished():
+            return
+        self._draining = True  # from here new repeats wait in state for the next run
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            start.model_copy(
+                update={
+                    "policy": self._policy,
+                    "incident": self._incident,
+                    "handled": self._handled,
+                    "pending": self._pending if self._incident is not None else [],
+                }
             )
         )
+
+    def _finished(self) -> bool:
+        return self._handled > 0 and self._incident is None and workflow.all_handlers_finished()
 
     @workflow.update(
         name=names.ALERT_UPDATE,
@@ -63,8 +93,14 @@ class AlertWorkflow:
     @messages.raw_payload(AlertOutcome)
     async def alert(self, *payloads: object) -> AlertOutcome:
         event = _decode(AlertEvent, payloads)  # the validator has accepted it
+        event = event.model_copy(update={"details": bounds.bounded(event.details)})
+        if self._draining and self._incident is not None:
+            return self._keep_for_next_run(event)
         async with self._lock:  # one trigger at a time opens the incident; the rest attach
+            if self._draining and self._incident is not None:
+                return self._keep_for_next_run(event)
             try:
+                await self._pass_on_pending()
                 if self._incident is None:
                     if event.action != "trigger":
                         return AlertOutcome(incident=None, created=False)
@@ -101,6 +137,21 @@ class AlertWorkflow:
             return
         if event.number == self._incident:
             self._incident = None
+
+    def _keep_for_next_run(self, event: AlertEvent) -> AlertOutcome:
+        self._pending.append(event)
+        self._handled += 1
+        return AlertOutcome(incident=self._incident, created=False)
+
+    async def _pass_on_pending(self) -> None:
+        """Repeats acknowledged while the previous run drained reach the incident first."""
+        while self._pending and self._incident is not None:
+            incident = workflow.get_external_workflow_handle(
+                names.incident_workflow_id(self._incident)
+            )
+            await incident.signal(IncidentWorkflow.alert, self._pending[0])
+            del self._pending[0]
+        self._pending.clear()  # an incident that closed meanwhile takes no more repeats
 
     async def _open_incident(self, event: AlertEvent) -> str:
         number: str = await workflow.execute_activity(

@@ -5,7 +5,7 @@ must see each one's body model as a real object, not as a string naming a local 
 """
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
@@ -108,6 +108,22 @@ async def get_timeline(
     number: NumberPath, services: ServicesDep, principal: AuthorizedDep
 ) -> list[TimelineEntry]:
     return await incidents.timeline(services, principal, number)
+
+
+@router.get(
+    "/{number}/details/{digest}",
+    responses=documented(NotFound),
+    summary="Large event details the timeline refers to by digest",
+)
+async def get_stored_details(
+    number: NumberPath,
+    digest: Annotated[str, Path(pattern=r"^sha256:[0-9a-f]{64}$")],
+    services: ServicesDep,
+    principal: AuthorizedDep,
+) -> Any:
+    """Alert details over 2 KB are kept once in the record store; the timeline entry holds
+    `{digest, bytes, preview, stored: true}` and this returns the details whole."""
+    return await incidents.stored_details(services, principal, number, digest)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from api.service.context import Services
 from api.service.errors import NotFound, Unprocessable
 from domain.names import ALERT_UPDATE, alert_workflow_id
 from domain.relations import AlertEvent
+from recordstore.payloads import keep_large
 from workflows.alerts import AlertOutcome, AlertStart, AlertWorkflow
 
 
@@ -17,6 +18,9 @@ async def receive_alert(services: Services, event: AlertEvent) -> AlertOutcome:
     if event.action == "trigger" and event.severity not in services.policy.alerts.severity:
         known = ", ".join(services.policy.alerts.severity)
         raise Unprocessable("severity", f"unknown severity '{event.severity}' (known: {known})")
+    # Large details go to the record store first; the workflows carry only their reference.
+    details = await keep_large(services.store.database, event.details)
+    event = event.model_copy(update={"details": details})
     # Update-with-start: concurrent identical triggers all meet in the one router workflow.
     start = WithStartWorkflowOperation(
         AlertWorkflow.run,

@@ -24,6 +24,7 @@ from api.service.context import Services
 from api.service.errors import (
     Conflict,
     Forbidden,
+    NotFound,
     Unavailable,
     incident_not_found,
     workflow_refusal,
@@ -45,7 +46,7 @@ from domain.models import (
 )
 from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
-from recordstore import IncidentFilter
+from recordstore import IncidentFilter, payloads
 from workflows.incident import IncidentWorkflow
 
 log = structlog.get_logger()
@@ -174,6 +175,15 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
         live = await handle_of(services, number).query(IncidentWorkflow.timeline_window)
         entries = entries[: live.offset] + live.entries
     return visible_timeline(principal, entries)
+
+
+async def stored_details(services: Services, principal: Principal, number: str, digest: str) -> Any:
+    """Large event details the timeline refers to by digest, for whoever may read it."""
+    await read(services, principal, number)  # the same 404 as the incident itself
+    found = await payloads.stored_details(services.store.database, number, digest)
+    if found is None:
+        raise NotFound(f"incident {number} has no stored details {digest}")
+    return found
 
 
 async def transition(

@@ -41,6 +41,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/incidents"): EVERYONE,
     ("GET", "/incidents/{number}"): EVERYONE,
     ("GET", "/incidents/{number}/timeline"): EVERYONE,
+    ("GET", "/incidents/{number}/details/{digest}"): EVERYONE,
     ("POST", "/incidents/{number}/survey"): frozenset({"alice"}),
     ("PATCH", "/incidents/{number}"): WORKERS,
     ("POST", "/incidents/{number}/assign"): WORKERS,
