@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +37,27 @@ def counter_attributes(state: IncidentState, entry: TimelineEntry) -> dict[str, 
     return attributes
 
 
+# What the Temporal UI shows is rendered as markdown: people's text reaches it as plain text,
+# without markup, HTML, control characters or bidirectional overrides (which can make a
+# summary read backwards, or as something else than it is).
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_TAG = re.compile(r"</?[A-Za-z!?][^>]*>?")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"[*`~|\[\]\\]|^[#>]+|(?<=\s)#+")
+
+
+def plain(text: str | None) -> str:
+    if not text:
+        return ""
+    text = _INVISIBLE.sub(" ", text)
+    text = _LINK.sub(r"\1", text)
+    text = _TAG.sub(" ", text)
+    text = _MARKUP.sub("", text)
+    return " ".join(text.split())
+
+
 def summary(incident: IncidentFields) -> str:
-    return f"{incident.number} {incident.priority} - {incident.short_description}"
+    return f"{incident.number} {incident.priority} - {plain(incident.short_description)}"
 
 
 def search_attributes_of(state: IncidentState) -> dict[SearchAttributeKey[Any], Any]:
@@ -61,7 +81,8 @@ def current_details(state: IncidentState, now: datetime) -> str:
         "",
         f"- status: `{state.status}`"
         + (f" ({state.pending_reason})" if state.pending_reason else ""),
-        f"- group: {state.assignment_group or '-'}, assignee: {state.assignee or '-'},"
+        f"- group: {plain(state.assignment_group) or '-'},"
+        f" assignee: {plain(state.assignee) or '-'},"
         f" level {state.support_level}" + (", **major**" if state.major else ""),
     ]
     for clock in lifecycle.clocks(state):

@@ -302,3 +302,18 @@ async def test_a_temporal_envconfig_profile_is_used_when_named(
     client = await connect(settings)
     assert client.service_client.config.target_host == address
     assert await client.count_workflows() is not None
+
+
+async def test_the_temporal_ui_shows_a_hostile_summary_as_plain_text(
+    stack: Stack, dev_env: WorkflowEnvironment
+) -> None:
+    hostile = "**Urgent** <img src=x onerror=alert(1)> \u202eelif\u202c [pay](http://x.test)"
+    created = await stack.ok("POST", "/incidents", status=201, json={"short_description": hostile})
+    number = created["number"]
+    assert created["short_description"] == hostile  # the record keeps what was typed
+    handle = dev_env.client.get_workflow_handle(workflow_id(number))
+    summary = await (await handle.describe()).static_summary()
+    assert summary == f"{number} P3 - Urgent elif pay"
+    metadata = await handle.query("__temporal_workflow_metadata")
+    assert "Urgent elif pay" in metadata.current_details
+    assert "\u202e" not in metadata.current_details and "<img" not in metadata.current_details
