@@ -105,7 +105,7 @@ async def _observe(
         elapsed = time.perf_counter() - started
         REQUESTS.labels(request.method, template, str(response.status_code)).inc()
         LATENCY.labels(request.method, template).observe(elapsed)
-        log.info("request", status=response.status_code, ms=round(elapsed * 1000, 1))
+        log.info("request", status=int(response.status_code), ms=round(elapsed * 1000, 1))
     return response
 
 
