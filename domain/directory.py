@@ -9,10 +9,11 @@ the group ladders it needs, so a person who leaves later changes nothing already
 
 from __future__ import annotations
 
-import tomllib
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from domain.messages import parse_toml
 
 ROLES = ("requester", "agent", "manager", "automation", "admin")
 SUPPORT_LEVELS = ("L1", "L2", "L3")
@@ -85,18 +86,7 @@ class Directory(DirectoryModel):
 
 
 def parse_directory(text: str, source: str = "directory") -> Directory:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise DirectoryError(f"{source}: not valid TOML: {error}") from None
-    try:
-        directory = Directory.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise DirectoryError(f"{source}: {problems}") from None
+    directory = parse_toml(text, source, Directory, DirectoryError)
     inconsistent = _cross_references(directory)
     if inconsistent:
         raise DirectoryError(f"{source}: " + "; ".join(inconsistent))

@@ -9,6 +9,7 @@ describe pydantic's complaints through `describe` too. Pure: no I/O.
 from __future__ import annotations
 
 import inspect
+import tomllib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -56,6 +57,19 @@ def summary(error: ValidationError, default: str) -> str:
     """Every issue as `field: message`, without the input values (they may be secrets)."""
     issues = error.errors(include_input=False, include_url=False)
     return "; ".join("{}: {}".format(*describe(issue, default)) for issue in issues)
+
+
+def parse_toml(text: str, source: str, model: type[ModelT], error: type[Exception]) -> ModelT:
+    """A configuration file (policy, directory) as its model; `error` names the file and every
+    bad key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as problem:
+        raise error(f"{source}: not valid TOML: {problem}") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as problem:
+        raise error(f"{source}: {summary(problem, '(top)')}") from None
 
 
 def decode(model: type[ModelT], args: Sequence[object], converter: PayloadConverter) -> ModelT:

@@ -6,7 +6,6 @@ so a policy reload applies to new incidents only and replays stay deterministic.
 
 from __future__ import annotations
 
-import tomllib
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -15,13 +14,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from domain.calendar import TWENTY_FOUR_SEVEN, Calendar, parse_duration
-from domain.messages import summary
+from domain.messages import parse_toml
 
 
 class Priority(StrEnum):
@@ -263,14 +261,7 @@ class PolicyError(ValueError):
 
 
 def parse_policy(text: str, source: str = "policy") -> Policy:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError(f"{source}: not valid TOML: {error}") from None
-    try:
-        policy = Policy.model_validate(raw)
-    except ValidationError as error:
-        raise PolicyError(f"{source}: {summary(error, '(top)')}") from None
+    policy = parse_toml(text, source, Policy, PolicyError)
     _check_wiring(policy, source)
     return policy
 

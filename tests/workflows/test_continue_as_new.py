@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,13 +11,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import IncidentView, Status, TimelineWindow
 from domain.policy import parse_policy
-from domain.search_attributes import ALL_KEYS
 from recordstore import RecordStore
+from tests.support.devserver import dev_server_with
 from tests.support.factories import act, new_incident, start
 from worker import build_worker
 
@@ -29,16 +27,9 @@ POLICY = parse_policy('[major]\nupdate_interval = "1s"\n')
 
 @pytest_asyncio.fixture(scope="module")
 async def small_history_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=ALL_KEYS,
-        dev_server_log_level="error",
-        dev_server_extra_args=[
-            "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=60",
-            "--dynamic-config-value", "history.maxTotalUpdates=60",
-        ],
-    )  # fmt: skip
+    env = await dev_server_with(
+        **{"limit.historyCount.suggestContinueAsNew": 60, "history.maxTotalUpdates": 60}
+    )
     yield env
     await env.shutdown()
 

@@ -6,7 +6,6 @@ them all, it still resolves, and no payload comes near Temporal's 2 MB."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -17,12 +16,11 @@ import pytest
 import pytest_asyncio
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.names import alert_workflow_id, incident_workflow_id
-from domain.search_attributes import ALL_KEYS
 from tests.support.apistack import Stack, api_stack, stack_settings
+from tests.support.devserver import dev_server_with
 
 REPEATS = 5_000
 CONCURRENCY = 8
@@ -32,16 +30,9 @@ BLOB = "disk usage above threshold; " * 2_270  # 63.6 KB: just under the 64,000-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def low_limits_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=ALL_KEYS,
-        dev_server_log_level="error",
-        dev_server_extra_args=[
-            "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=400",
-            "--dynamic-config-value", "history.maxTotalUpdates=300",
-        ],
-    )  # fmt: skip
+    env = await dev_server_with(
+        **{"limit.historyCount.suggestContinueAsNew": 400, "history.maxTotalUpdates": 300}
+    )
     yield env
     await env.shutdown()
 
