@@ -96,7 +96,7 @@ async def test_five_thousand_large_repeats_of_one_alert(
     assert len(router_runs) > 10 and len(incident_runs) > 10  # both continued as new, often
     largest = max(largest_payload(run) for run in router_runs + incident_runs)
     longest = max(len(run) for run in router_runs + incident_runs)
-    assert largest < 200_000  # far below the 2 MB payload limit
+    assert largest < 400_000  # a fifth of the 2 MB payload limit at most
     print(
         f"5,000 x 64 KB repeats: router runs {len(router_runs)}, incident runs "
         f"{len(incident_runs)}, longest history {longest} events, largest event "
