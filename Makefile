@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Reinstall when pyproject.toml changes; the stamp lives in the venv, so it goes with it.
 STAMP := $(VENV)/.incidentflow-installed
 
-.PHONY: venv run test lint bench migrate clean
+.PHONY: venv run test test-fast lint bench migrate clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,10 @@ run: venv
 
 test: venv
 	$(BIN)/pytest -q
+
+# The inner loop: every test but the long ones marked `slow` (which `make test` and CI run).
+test-fast: venv
+	$(BIN)/pytest -q -m "not slow"
 
 lint: venv
 	$(BIN)/ruff check .
