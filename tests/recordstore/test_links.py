@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from alembic import command
 
+from domain import lifecycle
+from domain.models import IncidentRecord
 from recordstore import RecordStore
 from recordstore.links import IncidentLinks, LinkCycle
+from recordstore.migrations import alembic_config
+from tests.support.factories import new_incident
 
 
 def number(index: int) -> str:
@@ -55,3 +61,25 @@ async def test_concurrent_opposite_links_keep_one_direction(
     assert outcomes.count(True) == 50
     for a, b in pairs:
         assert ((await links.parent_of(a)) == b) != ((await links.parent_of(b)) == a)
+
+
+async def test_revision_0002_copies_the_links_of_recorded_incidents(tmp_path: Path) -> None:
+    """An incident linked before the links table existed keeps its parent, and so a loop
+    through it is still refused."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    config = alembic_config()
+    config.attributes["url"] = url
+    await asyncio.to_thread(command.upgrade, config, "0001")
+    store = RecordStore(url)
+    try:
+        parent, child = new_incident(), new_incident()
+        linked = lifecycle.view(child).model_copy(update={"parent": parent.number})
+        for view in (lifecycle.view(parent), linked):
+            await store.upsert_incident(IncidentRecord(view=view, timeline_start=0, new_entries=[]))
+        await store.database.migrate()
+        links = IncidentLinks(store.database)
+        assert await links.parent_of(child.number) == parent.number
+        with pytest.raises(LinkCycle):
+            await links.link(parent.number, child.number, datetime.now(UTC))
+    finally:
+        await store.dispose()
