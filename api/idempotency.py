@@ -163,11 +163,25 @@ async def _first(
     try:
         await app(scope, receive, capture)
     finally:
+        await _settle(requests, identity.key, status, content_type, b"".join(chunks))
+
+
+async def _settle(
+    requests: IdempotentRequests,
+    key: str,
+    status: int | None,
+    content_type: str | None,
+    body: bytes,
+) -> None:
+    """Keep the answer, or release the claim. The client has its answer already: a record
+    store that fails now only leaves the claim to its lease."""
+    try:
         if status is not None and _keep(status):
-            answer = Answer(status, content_type, b"".join(chunks))
-            await requests.answer(identity.key, answer, datetime.now(UTC))
+            await requests.answer(key, Answer(status, content_type, body), datetime.now(UTC))
         else:
-            await requests.release(identity.key)
+            await requests.release(key)
+    except DBAPIError as error:
+        log.warning("idempotency key not settled", key=key, error=str(error.orig))
 
 
 def _keep(status: int) -> bool:
