@@ -15,6 +15,7 @@ from prometheus_client import Counter, Histogram
 
 from api import errors, permissions
 from api.auth import TokenBook
+from api.idempotency import IdempotencyKeys
 from api.intake import RequestIntake
 from api.oidc import OidcVerifier
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(problems.router)
     app.include_router(vendors.router)
     app.include_router(reports.router)
+    app.add_middleware(IdempotencyKeys)  # inside _observe: replays are counted too
     app.middleware("http")(_observe)
     app.add_middleware(RequestIntake, max_bytes=settings.max_body_bytes)  # outermost
     _check_permissions(app)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.service.errors import (
@@ -77,7 +77,11 @@ STATUS: dict[type[Refused], tuple[HTTPStatus, str]] = {
         HTTPStatus.TOO_MANY_REQUESTS,
         "too many changes to this incident at once; retry after `retry_after_seconds`",
     ),
-    Unavailable: (HTTPStatus.SERVICE_UNAVAILABLE, "Temporal is unreachable; retry shortly"),
+    Unavailable: (
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "Temporal or the record store unreachable, or the incident did not answer in time; "
+        "retry after `Retry-After` seconds with the same Idempotency-Key",
+    ),
 }
 
 
@@ -107,7 +111,7 @@ def refusal_response(error: Refused) -> JSONResponse:
         case TooManyRequests() | Unavailable():
             extra = {"retry_after_seconds": error.retry_after_seconds}
     response = _body(status_of(type(error)), error.message, **extra)
-    if isinstance(error, TooManyRequests):
+    if isinstance(error, TooManyRequests | Unavailable) and error.retry_after_seconds:
         response.headers["Retry-After"] = str(error.retry_after_seconds)
     return response
 
@@ -196,8 +200,27 @@ async def _rpc(request: Request, error: RPCError) -> JSONResponse:
                 f"Temporal is busy: {error.message}", retry_after_seconds=RETRY_AFTER_BUSY
             )
         )
+    # Any other refusal by Temporal: a 503 the client may retry, never a 502 or 500.
     log.error("temporal error", status=error.status.name, error=str(error))
-    return _body(HTTPStatus.BAD_GATEWAY, f"Temporal refused the request: {error.message}")
+    return refusal_response(
+        Unavailable(
+            f"Temporal refused the request: {error.message}",
+            retry_after_seconds=RETRY_AFTER_UNAVAILABLE,
+        )
+    )
+
+
+async def _update_not_answered(
+    request: Request, error: WorkflowUpdateRPCTimeoutOrCancelledError
+) -> JSONResponse:
+    # A stalled worker: the update may still apply later; the same Idempotency-Key lands once.
+    return refusal_response(
+        Unavailable(
+            "the incident did not answer in time; the change may still apply: retry with the "
+            "same Idempotency-Key",
+            retry_after_seconds=RETRY_AFTER_UNAVAILABLE,
+        )
+    )
 
 
 async def _idempotency(request: Request, error: IdempotencyConflict) -> JSONResponse:
@@ -235,6 +258,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RPCError, _rpc)  # type: ignore[arg-type]
+    app.add_exception_handler(
+        WorkflowUpdateRPCTimeoutOrCancelledError,
+        _update_not_answered,  # type: ignore[arg-type]
+    )
     app.add_exception_handler(IdempotencyConflict, _idempotency)  # type: ignore[arg-type]
     app.add_exception_handler(InvalidCursor, _invalid_cursor)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database)  # type: ignore[arg-type]

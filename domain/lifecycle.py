@@ -176,10 +176,11 @@ def view(state: IncidentState) -> IncidentView:
 TIMELINE_KEPT = 200
 # The window kept in workflow state, whatever the incident's life: at most 2 x TIMELINE_KEPT
 # entries and TIMELINE_BYTES of them once recorded (the record store has them all), and while
-# the record store is behind, repeats of one event coalesce past BACKLOG_ENTRIES unrecorded
-# ones (each entry's details are bounded, so that is some 500 KB at most).
+# the record store is behind, machine repeats (an alert's, rejected junk) coalesce past
+# BACKLOG_ENTRIES unrecorded ones; people's entries (comments) are never folded.
 TIMELINE_BYTES = 256 * 1024
 BACKLOG_ENTRIES = 200
+COALESCIBLE = frozenset({"alert_repeated", "rejected"})
 
 
 def trim_timeline(state: IncidentState) -> None:
@@ -246,7 +247,12 @@ def record(
 
 
 def _same_event(last: TimelineEntry, entry: TimelineEntry) -> bool:
-    return (last.kind, last.actor, last.from_status, last.to_status) == (
+    return entry.kind in COALESCIBLE and (
+        last.kind,
+        last.actor,
+        last.from_status,
+        last.to_status,
+    ) == (
         entry.kind,
         entry.actor,
         entry.from_status,

@@ -171,3 +171,32 @@ vendor_tickets = sa.Table(
     sa.Column("ticket_id", sa.Text, primary_key=True),
     sa.Column("number", sa.String(16), nullable=False, index=True),
 )
+
+# --- idempotent requests and parent links (revision 0002) ---------------------------------------
+
+# Every POST and PATCH sent with an Idempotency-Key: who sent it, what it was, and once answered,
+# the answer (status and body) that a retry with the same key gets back.
+idempotent_requests = sa.Table(
+    "idempotent_requests",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("principal", sa.Text, nullable=False),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("body_hash", sa.String(64), nullable=False),
+    sa.Column("claimed_at", UtcDateTime, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("content_type", sa.Text),
+    sa.Column("response_body", sa.LargeBinary),
+    sa.Column("answered_at", UtcDateTime),
+)
+
+# Parent/child links, the one place that decides them: a new link is checked for cycles over
+# the whole table and inserted in one serialised transaction (api/service/relations.py).
+incident_links = sa.Table(
+    "incident_links",
+    metadata,
+    sa.Column("child", sa.String(16), primary_key=True),
+    sa.Column("parent", sa.String(16), nullable=False, index=True),
+    sa.Column("linked_at", UtcDateTime, nullable=False),
+)

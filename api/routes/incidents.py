@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from api import permissions
 from api.deps import AuthorizedDep, PrincipalDep, ServicesDep
 from api.errors import documented
+from api.numbers import strict_numbers
 from api.service import incidents, surveys
 from api.service.errors import (
     Conflict,
@@ -44,6 +45,7 @@ router = APIRouter(
 )
 
 NumberPath = Annotated[str, Path(pattern=INCIDENT_NUMBER_PATTERN, examples=["INC0000001"])]
+IncidentCreateBody = strict_numbers(IncidentCreate)
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -56,7 +58,7 @@ IdempotencyKey = Annotated[
     "", status_code=HTTPStatus.CREATED, response_model=IncidentView, responses=documented(Forbidden)
 )
 async def create_incident(
-    body: IncidentCreate,
+    body: IncidentCreateBody,  # type: ignore[valid-type]
     services: ServicesDep,
     principal: AuthorizedDep,
     response: Response,

@@ -1,5 +1,6 @@
 """Incidents for a principal: open one, list them, read one live (the record once the workflow
-has ended), its timeline, and lifecycle actions as workflow Updates."""
+has ended, or while it does not answer), its timeline, and lifecycle actions as workflow
+Updates."""
 
 from __future__ import annotations
 
@@ -9,16 +10,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, create_model
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from pydantic import BaseModel, Field, create_model
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import permissions
 from api.auth import Principal
+from api.numbers import strict_field
 from api.service import relations
 from api.service.context import Services
 from api.service.errors import (
@@ -29,7 +36,7 @@ from api.service.errors import (
     incident_not_found,
     workflow_refusal,
 )
-from api.service.idempotency import claim_number
+from api.service.idempotency import claim_number, update_id_for
 from api.service.visibility import may_see, visible, visible_timeline
 from core.temporal_client import execute_action, start_incident
 from domain import lifecycle, sla
@@ -43,10 +50,12 @@ from domain.models import (
     IncidentView,
     Strict,
     TimelineEntry,
+    Visibility,
 )
 from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
 from recordstore import IncidentFilter, payloads
+from recordstore.links import IncidentLinks
 from workflows.incident import IncidentWorkflow
 
 log = structlog.get_logger()
@@ -56,13 +65,21 @@ class IncidentDetail(IncidentView):
     """The live view plus each SLA clock as it stands at the moment of the request."""
 
     clocks: list[ClockStatus] = []
+    source: Literal["workflow", "record"] = Field(
+        default="workflow",
+        description="`record`: the workflow did not answer in time; this is its last record",
+    )
+    as_of: datetime | None = Field(
+        default=None, description="with source `record`: the moment the record shows"
+    )
 
 
 def body_model(action: Action) -> type[BaseModel]:
-    """The API body of an action: its request model without what the API fills in itself."""
+    """The API body of an action: its request model without what the API fills in itself,
+    with strict numbers."""
     request = lifecycle.TRANSITIONS[action].request
     fields: dict[str, Any] = {
-        name: (info.annotation, info)
+        name: (info.annotation, strict_field(info))
         for name, info in request.model_fields.items()
         if name not in ActionRequest.model_fields
     }
@@ -118,24 +135,66 @@ def _caller_for(principal: Principal, body: IncidentCreate) -> str:
 
 
 async def read(services: Services, principal: Principal, number: str) -> IncidentView:
-    """The live view from the workflow; the record once the workflow has ended or is gone."""
-    record = await services.store.get_incident(number)
-    view: IncidentView | None = record
-    if record is None or record.status not in lifecycle.FINAL:
-        try:
-            view = await handle_of(services, number).query(IncidentWorkflow.view)
-        except RPCError as error:
-            if error.status != RPCStatusCode.NOT_FOUND:
-                raise
-    if view is None or not may_see(principal, view):
-        raise incident_not_found(number)
+    """The live view from the workflow; the record once the workflow has ended or is gone, or
+    while it does not answer (see `read_marked`)."""
+    view, _ = await read_marked(services, principal, number)
     return view
+
+
+async def read_marked(
+    services: Services, principal: Principal, number: str
+) -> tuple[IncidentView, bool]:
+    """The view, and whether it is the record standing in for a workflow that did not answer
+    within QUERY_WAIT_SECONDS (stalled worker, Temporal down, a broken workflow task)."""
+    record = await _record_if_visible(services, principal, number)
+    if record is not None and record.status in lifecycle.FINAL:
+        return record, False
+    try:
+        async with asyncio.timeout(QUERY_WAIT_SECONDS):
+            view: IncidentView = await handle_of(services, number).query(IncidentWorkflow.view)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            if record is None:
+                raise incident_not_found(number) from None
+            return record, False
+        return _stand_in(number, record, error)
+    except (TimeoutError, WorkflowQueryFailedError, RuntimeError) as error:
+        return _stand_in(number, record, error)
+    if not may_see(principal, view):
+        raise incident_not_found(number)
+    return view, False
+
+
+async def _record_if_visible(
+    services: Services, principal: Principal, number: str
+) -> IncidentView | None:
+    """The record, checked before the workflow is asked anything: an incident that is not the
+    requester's is the same 404 whatever state its workflow is in (stalled, broken, ended)."""
+    record = await services.store.get_incident(number)
+    if principal.requester_only and (record is None or not may_see(principal, record)):
+        raise incident_not_found(number)
+    return record
+
+
+def _stand_in(
+    number: str, record: IncidentView | None, error: BaseException
+) -> tuple[IncidentView, bool]:
+    log.warning("incident not answering; served from its record", incident=number, error=str(error))
+    if record is None:
+        raise Unavailable(
+            f"{number} is not answering and has no record yet; retry shortly",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        ) from None
+    return record, True
 
 
 async def get(services: Services, principal: Principal, number: str) -> IncidentDetail:
     """What the principal may see of the incident, with its SLA clocks as they stand now."""
-    view = visible(principal, await read(services, principal, number))
-    return _with_clocks(services, view)
+    view, from_record = await read_marked(services, principal, number)
+    detail = _with_clocks(services, visible(principal, view))
+    if from_record:
+        detail.source, detail.as_of = "record", view.updated_at
+    return detail
 
 
 async def list_incidents(
@@ -167,13 +226,18 @@ def _with_clocks(services: Services, view: IncidentView) -> IncidentDetail:
 
 
 async def timeline(services: Services, principal: Principal, number: str) -> list[TimelineEntry]:
-    """Every entry, oldest first: the record's, then the live workflow's newest."""
-    view = await read(services, principal, number)
+    """Every entry, oldest first: the record's, then the live workflow's newest (the record's
+    alone while the workflow does not answer)."""
+    view, from_record = await read_marked(services, principal, number)
     entries = await services.store.get_timeline(number)
-    if view.status not in lifecycle.FINAL:
+    if view.status not in lifecycle.FINAL and not from_record:
         # Entries before the window's offset are all recorded; the window has the newest.
-        live = await handle_of(services, number).query(IncidentWorkflow.timeline_window)
-        entries = entries[: live.offset] + live.entries
+        try:
+            async with asyncio.timeout(QUERY_WAIT_SECONDS):
+                live = await handle_of(services, number).query(IncidentWorkflow.timeline_window)
+            entries = entries[: live.offset] + live.entries
+        except (TimeoutError, RPCError, WorkflowQueryFailedError, RuntimeError) as error:
+            log.warning("timeline served from the record", incident=number, error=str(error))
     return visible_timeline(principal, entries)
 
 
@@ -196,23 +260,49 @@ async def transition(
 ) -> IncidentView:
     """One lifecycle action as a workflow Update: the new view, or the workflow's refusal."""
     permissions.authorize_action(principal, action)
-    if principal.requester_only:
-        await read(services, principal, number)  # 404 unless it is their own
+    await _record_if_visible(services, principal, number)  # 404 unless a requester's own
+    body = _requester_defaults(principal, action, body)
     await _check_references(services, principal, number, action, body)
-    request_id = key or str(uuid.uuid4())
+    request_id = update_id_for(principal, key) if key else str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
         **body.model_dump(exclude_unset=True), actor=principal.name, request_id=request_id
     )
-    handle = handle_of(services, number)
     log.info("transition", incident=number, action=action.value, actor=principal.name)
+    if action == Action.LINK_PARENT:
+        return await relations.linked(
+            number,
+            getattr(body, "parent", ""),
+            partial(_execute, services, principal, number, action, request),
+            IncidentLinks(services.store.database),
+        )
+    return await _execute(services, principal, number, action, request)
+
+
+def _requester_defaults(principal: Principal, action: Action, body: BaseModel) -> BaseModel:
+    """A requester's comment is public unless she says otherwise: it stays in her own view, and
+    it answers an incident waiting on her."""
+    if (
+        principal.requester_only
+        and action == Action.COMMENT
+        and "visibility" not in body.model_fields_set
+    ):
+        return body.model_copy(update={"visibility": Visibility.PUBLIC})
+    return body
+
+
+async def _execute(
+    services: Services, principal: Principal, number: str, action: Action, request: ActionRequest
+) -> IncidentView:
+    assert request.request_id is not None
+    handle = handle_of(services, number)
     try:
         async with asyncio.timeout(UPDATE_WAIT_SECONDS), _update_slot(number):
-            view = await execute_action(handle, action, request, update_id=request_id)
-    except TimeoutError:
+            view = await execute_action(handle, action, request, update_id=request.request_id)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise Unavailable(
             f"{number} did not answer within {UPDATE_WAIT_SECONDS:.0f} s; the change may still "
             "apply: retry with the same Idempotency-Key",
-            retry_after_seconds=5,
+            retry_after_seconds=RETRY_AFTER_SECONDS,
         ) from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
@@ -233,6 +323,9 @@ async def transition(
 UPDATES_IN_FLIGHT = 8
 # No worker, or a workflow that cannot take the update: answer rather than hold the client.
 UPDATE_WAIT_SECONDS = 25.0
+# A read waits this long for the workflow, then shows the record instead (marked as such).
+QUERY_WAIT_SECONDS = 3.0
+RETRY_AFTER_SECONDS = 5
 _update_gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
 
@@ -259,7 +352,7 @@ async def _check_references(
         relations.check_vendor(services.policy, getattr(body, "vendor", ""))
     if action == Action.LINK_PARENT:
         as_seen = partial(read, services, principal)
-        await relations.check_parent(number, getattr(body, "parent", ""), as_seen)
+        await relations.check_parent(getattr(body, "parent", ""), as_seen)
 
 
 def domain_conflict(view: IncidentView, action: Action) -> Conflict:

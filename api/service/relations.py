@@ -1,16 +1,18 @@
 """What only the service can check of an action's references: the vendor is configured, the
-parent exists and is open, and linking it makes no cycle."""
+parent exists and is open, and linking it makes no cycle (decided by the record store's links
+table, in one serialised transaction, before the workflow hears of the link)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
-from api.service.errors import NotFound, Unprocessable
+from api.service.errors import Conflict, NotFound, Unprocessable
 from domain import lifecycle
 from domain.models import IncidentView
 from domain.policy import Policy
+from recordstore.links import IncidentLinks, LinkCycle
 
-MAX_PARENT_DEPTH = 20
 Reader = Callable[[str], Awaitable[IncidentView]]
 
 
@@ -20,7 +22,7 @@ def check_vendor(policy: Policy, vendor: str) -> None:
         raise Unprocessable("vendor", f"unknown vendor '{vendor}' (known: {known})")
 
 
-async def check_parent(number: str, parent_number: str, read: Reader) -> None:
+async def check_parent(parent_number: str, read: Reader) -> None:
     """`read` is the reader's view of an incident: a parent they may not see does not exist."""
     try:
         parent = await read(parent_number)
@@ -28,8 +30,25 @@ async def check_parent(number: str, parent_number: str, read: Reader) -> None:
         raise Unprocessable("parent", f"no incident {parent_number}") from None
     if parent.status not in lifecycle.OPEN:
         raise Unprocessable("parent", f"{parent_number} is {parent.status}, not open")
-    ancestor, seen = parent, 0
-    while ancestor.parent and seen < MAX_PARENT_DEPTH:
-        if ancestor.parent == number:
-            raise Unprocessable("parent", f"{parent_number} already descends from {number}")
-        ancestor, seen = await read(ancestor.parent), seen + 1
+
+
+async def linked(
+    number: str,
+    parent: str,
+    link: Callable[[], Awaitable[IncidentView]],
+    links: IncidentLinks,
+) -> IncidentView:
+    """Record the link (refused if it closes a loop, however long), then let the workflow
+    make it; if the workflow refuses, the recorded link is taken back."""
+    try:
+        previous = await links.link(number, parent, datetime.now(UTC))
+    except LinkCycle as cycle:
+        chain = " -> ".join(cycle.path)
+        raise Unprocessable(
+            "parent", f"{parent} already descends from {number} ({chain}): no cycles"
+        ) from None
+    try:
+        return await link()
+    except (Conflict, Unprocessable, NotFound):
+        await links.undo(number, parent, previous, datetime.now(UTC))
+        raise

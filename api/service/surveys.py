@@ -1,5 +1,6 @@
 """Satisfaction surveys: the caller rates a closed incident, once. The workflow has ended by
-then, so the answer goes straight onto the record."""
+then, so the answer goes straight onto the record, by a write conditional on the version read:
+of concurrent answers the first wins and the others are 409s (recordstore/surveys.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from api.service import incidents
 from api.service.context import Services
 from api.service.errors import Conflict, Forbidden
 from api.service.visibility import visible
-from domain.models import IncidentRecord, IncidentView, Status, Strict, TimelineEntry
+from domain.models import IncidentView, Status, Strict, TimelineEntry
+from recordstore.surveys import record_once
 
 
 class SurveyAnswer(Strict):
-    score: int = Field(ge=1, le=5, description="1 very poor ... 5 very good")
+    score: int = Field(ge=1, le=5, strict=True, description="1 very poor ... 5 very good")
     comment: str | None = Field(default=None, max_length=4000)
 
 
@@ -31,11 +33,7 @@ async def answer_survey(
             f"no survey is open for {number}", state=view.status.value, allowed_actions=[]
         )
     if view.survey_score is not None:
-        raise Conflict(
-            f"the survey of {number} is already answered",
-            state=view.status.value,
-            allowed_actions=[],
-        )
+        raise _already_answered(number, view)
     now = datetime.now(UTC)
     answered = view.model_copy(
         update={
@@ -48,8 +46,14 @@ async def answer_survey(
     entry = TimelineEntry(
         at=now, actor=principal.name, kind="survey", details=answer.model_dump(exclude_none=True)
     )
-    timeline = await services.store.get_timeline(number)
-    await services.store.upsert_incident(
-        IncidentRecord(view=answered, timeline_start=len(timeline), new_entries=[entry])
-    )
+    if not await record_once(services.store.database, answered, view.version, entry):
+        raise _already_answered(number, view)
     return visible(principal, answered)
+
+
+def _already_answered(number: str, view: IncidentView) -> Conflict:
+    return Conflict(
+        f"the survey of {number} is already answered",
+        state=view.status.value,
+        allowed_actions=[],
+    )

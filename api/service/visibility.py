@@ -1,14 +1,21 @@
 """What a principal may be shown of an incident: requesters see only incidents they are the
-caller of, and never work notes."""
+caller of, and never work notes or the internal side of known errors and reviews (root cause,
+lessons, internal notes)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from api.auth import Principal
-from domain.models import Action, IncidentView, TimelineEntry, Visibility
+from domain.models import Action, IncidentView, KnownErrorMatch, TimelineEntry, Visibility
 
 ViewT = TypeVar("ViewT", bound=IncidentView)
+
+# What a requester may read of a suggested known error; anything else stays with the agents.
+PUBLIC_MATCH_FIELDS = frozenset({"id", "title", "score", "workaround"})
+# Timeline details only agents read: quoted work notes, and what a review or a known error
+# says of the cause.
+INTERNAL_DETAILS = frozenset({"last_work_note", "root_cause", "lessons", "internal_notes"})
 
 
 def may_see(principal: Principal, view: IncidentView) -> bool:
@@ -16,24 +23,39 @@ def may_see(principal: Principal, view: IncidentView) -> bool:
 
 
 def visible(principal: Principal, view: ViewT) -> ViewT:
-    """Requesters never see the last work note."""
-    if principal.requester_only and view.last_work_note is not None:
-        return view.model_copy(update={"last_work_note": None})
-    return view
+    """Requesters never see the last work note, the review, or a known error's internals."""
+    if not principal.requester_only:
+        return view
+    suggestions = [
+        KnownErrorMatch.model_validate(match.model_dump(include=set(PUBLIC_MATCH_FIELDS)))
+        for match in view.suggestions
+    ]
+    return view.model_copy(
+        update={"last_work_note": None, "review": None, "suggestions": suggestions}
+    )
 
 
 def visible_timeline(principal: Principal, entries: list[TimelineEntry]) -> list[TimelineEntry]:
     if not principal.requester_only:
         return entries
-    return [_without_work_notes(entry) for entry in entries if not _work_note(entry)]
+    return [_public_details(entry) for entry in entries if not _work_note(entry)]
 
 
-def _without_work_notes(entry: TimelineEntry) -> TimelineEntry:
-    # Stakeholder status updates of a major incident quote the last work note.
-    if "last_work_note" not in entry.details:
+def _public_details(entry: TimelineEntry) -> TimelineEntry:
+    details = _without_internal(entry.details)
+    if isinstance(details.get("matches"), list):
+        details["matches"] = [
+            {key: value for key, value in match.items() if key in PUBLIC_MATCH_FIELDS}
+            for match in details["matches"]
+            if isinstance(match, dict)
+        ]
+    if details == entry.details:
         return entry
-    details = {key: value for key, value in entry.details.items() if key != "last_work_note"}
     return entry.model_copy(update={"details": details})
+
+
+def _without_internal(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in details.items() if key not in INTERNAL_DETAILS}
 
 
 def _work_note(entry: TimelineEntry) -> bool:

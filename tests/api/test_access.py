@@ -136,7 +136,9 @@ class Api:
             }
         if kind == "array":
             return [self.example(schema["items"]) for _ in range(schema.get("minItems", 0))]
-        if kind in ("integer", "number"):
+        if kind == "integer":  # FastAPI's document spells the bound 1.0: numbers are strict
+            return int(schema.get("minimum", 1))
+        if kind == "number":
             return schema.get("minimum", 1)
         if kind == "boolean":
             return False
@@ -313,10 +315,18 @@ async def test_a_requester_never_sees_work_notes(stack: Stack) -> None:
 
 
 async def test_idempotency_keys_belong_to_their_caller(stack: Stack) -> None:
+    # Issue 12 point 5: another principal's key is a 422 naming the key (it used to open a
+    # second incident, and for a transition to be a silent no-op).
     body = {"short_description": "Same words, same key"}
     headers = {"Idempotency-Key": f"shared-{id(stack)}"}
     alices = await stack.ok("POST", "/incidents", "alice", status=201, json=body, headers=headers)
-    bobs = await stack.ok("POST", "/incidents", "bob", status=201, json=body, headers=headers)
+    assert alices["caller"] == "alice"
+    bobs = await stack.call("POST", "/incidents", "bob", json=body, headers=headers)
+    assert bobs.status_code == 422, bobs.text
+    assert bobs.json()["problems"][0]["field"] == "Idempotency-Key"
+    assert "another principal" in bobs.json()["error"]
+    own = {"Idempotency-Key": f"bobs-own-{id(stack)}"}
+    bobs = await stack.ok("POST", "/incidents", "bob", status=201, json=body, headers=own)
     assert bobs["number"] != alices["number"] and bobs["caller"] == "bob"
 
 

@@ -1,7 +1,7 @@
 """Event payloads: large alert details kept once per content, outside workflow state.
 
-Revision ID: 0002_event_payloads
-Revises: 0001
+Revision ID: 0003_event_payloads
+Revises: 0002
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_event_payloads"
-down_revision = "0001"
+revision = "0003_event_payloads"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
