@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import permissions
 from api.auth import Principal
-from api.service import relations
+from api.service import people, relations
 from api.service.context import Services
 from api.service.errors import (
     Conflict,
@@ -33,6 +33,7 @@ from api.service.visibility import may_see, visible, visible_timeline
 from core.temporal_client import execute_action, start_incident
 from domain import lifecycle, sla
 from domain.models import (
+    API_FILLED_FIELDS,
     Action,
     ActionRequest,
     IncidentCreate,
@@ -63,7 +64,7 @@ def body_model(action: Action) -> type[BaseModel]:
     fields: dict[str, Any] = {
         name: (info.annotation, info)
         for name, info in request.model_fields.items()
-        if name not in ActionRequest.model_fields
+        if name not in ActionRequest.model_fields and name not in API_FILLED_FIELDS
     }
     return create_model(
         f"{request.__name__.removesuffix('Request')}Body", __base__=Strict, **fields
@@ -81,7 +82,10 @@ async def create(
     caller = _caller_for(principal, body)
     number, created = await claim_number(services.store, principal, body, key)
     now = datetime.now(UTC)
-    state = lifecycle.open_incident(number, body, caller, principal.name, services.policy, now)
+    policy = people.incident_policy(services.policy, services.directory)
+    state = lifecycle.open_incident(
+        number, body, caller, principal.name, policy, now, by_requester=principal.requester_only
+    )
     if not created:
         return visible(principal, await _replay(services, principal, state)), False
     try:
@@ -96,7 +100,7 @@ async def create(
         IncidentRecord(view=lifecycle.view(state), timeline_start=0, new_entries=state.timeline)
     )
     log.info("incident created", incident=number, priority=state.priority.value, caller=caller)
-    return lifecycle.view(state), True
+    return visible(principal, lifecycle.view(state)), True
 
 
 async def _replay(services: Services, principal: Principal, state: IncidentState) -> IncidentView:
@@ -186,12 +190,17 @@ async def transition(
 ) -> IncidentView:
     """One lifecycle action as a workflow Update: the new view, or the workflow's refusal."""
     permissions.authorize_action(principal, action)
-    if principal.requester_only:
-        await read(services, principal, number)  # 404 unless it is their own
+    body = people.check_body(principal, action, body)
+    current = await read(services, principal, number)  # 404 unless they may see it
+    people.authorize_on(principal, current, action)
+    people.check_assignment(services.directory, action, body)
     await _check_references(services, principal, number, action, body)
     request_id = key or str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
-        **body.model_dump(exclude_unset=True), actor=principal.name, request_id=request_id
+        **body.model_dump(exclude_unset=True),
+        **people.api_filled(principal, current, action),
+        actor=principal.name,
+        request_id=request_id,
     )
     handle = handle_of(services, number)
     log.info("transition", incident=number, action=action.value, actor=principal.name)

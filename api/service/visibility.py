@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from api import permissions
 from api.auth import Principal
 from domain.models import Action, IncidentView, TimelineEntry, Visibility
 
@@ -16,10 +17,10 @@ def may_see(principal: Principal, view: IncidentView) -> bool:
 
 
 def visible(principal: Principal, view: ViewT) -> ViewT:
-    """Requesters never see the last work note."""
+    """Requesters never see the last work note; `allowed_actions` are the reader's own."""
     if principal.requester_only and view.last_work_note is not None:
-        return view.model_copy(update={"last_work_note": None})
-    return view
+        view = view.model_copy(update={"last_work_note": None})
+    return view.model_copy(update={"allowed_actions": permissions.reader_actions(principal, view)})
 
 
 def visible_timeline(principal: Principal, entries: list[TimelineEntry]) -> list[TimelineEntry]:
