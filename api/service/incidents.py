@@ -193,7 +193,7 @@ async def transition(
     body = people.check_body(principal, action, body)
     current = await read(services, principal, number)  # 404 unless they may see it
     people.authorize_on(principal, current, action)
-    people.check_assignment(services.directory, action, body)
+    people.check_assignment(services.directory, action, body, current)
     await _check_references(services, principal, number, action, body)
     request_id = key or str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(

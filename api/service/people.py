@@ -49,9 +49,19 @@ def authorize_on(principal: Principal, view: IncidentView, action: Action) -> No
     permissions.authorize_on(principal, view, action)
 
 
-def check_assignment(directory: Directory, action: Action, body: BaseModel) -> None:
-    """`assign` names a group of the directory and, optionally, a member of it."""
-    if action != Action.ASSIGN or not configured(directory):
+def check_assignment(
+    directory: Directory, action: Action, body: BaseModel, current: IncidentView
+) -> None:
+    """`assign` names a group of the directory and, optionally, a member of it; `start` with
+    an assignee names a member of the incident's group."""
+    if not configured(directory):
+        return
+    if action == Action.START:
+        assignee, group = getattr(body, "assignee", None), current.assignment_group
+        if assignee is not None and group is not None and not directory.is_member(assignee, group):
+            raise Unprocessable("assignee", f"'{assignee}' is not a member of the group '{group}'")
+        return
+    if action != Action.ASSIGN:
         return
     group = str(getattr(body, "group", ""))
     if group not in directory.groups:

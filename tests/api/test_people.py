@@ -72,6 +72,9 @@ async def test_assign_names_a_directory_group_and_one_of_its_members(stack: Stac
     assert stranger.status_code == 422 and stranger.json()["problems"][0]["field"] == "assignee"
     assigned = await stack.ok("POST", path, json={"group": "network-l2", "assignee": "dana"})
     assert (assigned["assignment_group"], assigned["assignee"]) == ("network-l2", "dana")
+    start = f"/incidents/{created['number']}/start"
+    outsider = await stack.call("POST", start, "morgan", json={"assignee": "sam"})
+    assert outsider.status_code == 422 and outsider.json()["problems"][0]["field"] == "assignee"
 
 
 async def resolved_incident(stack: Stack, caller: str) -> str:
