@@ -18,8 +18,9 @@ from activities.records import RecordActivities
 from activities.vendor_tickets import VendorActivities
 from core.logconfig import configure_logging
 from core.metrics import worker_runtime
-from core.settings import Settings, get_settings, load_policy
+from core.settings import Settings, get_settings, load_directory, load_policy
 from core.temporal_client import connect
+from domain.directory import Directory
 from domain.policy import Policy
 from recordstore import RecordStore
 from workflows.alerts import AlertWorkflow
@@ -41,13 +42,15 @@ def build_worker(
     store: RecordStore,
     policy: Policy | None = None,
     http: httpx.AsyncClient | None = None,
+    directory: Directory | None = None,
 ) -> Worker:
-    """`policy` is the full policy file (with notification channels and vendors)."""
+    """`policy` is the full policy file (with notification channels and vendors); `directory`
+    gives recipients their addresses."""
     policy = policy or Policy()
     http = http or httpx.AsyncClient()
     records = RecordActivities(store)
     known_errors = KnownErrorActivities(store)
-    notifications = NotificationActivities(policy, http, SHIPPED_TEMPLATES)
+    notifications = NotificationActivities(policy, http, SHIPPED_TEMPLATES, directory)
     vendors = VendorActivities(policy, http, store)
     bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
     return Worker(
@@ -81,7 +84,9 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with httpx.AsyncClient() as http:
-        worker = build_worker(client, settings.task_queue, store, load_policy(settings), http)
+        policy = load_policy(settings)
+        directory = load_directory(settings, policy)
+        worker = build_worker(client, settings.task_queue, store, policy, http, directory)
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
         )

@@ -26,6 +26,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain import names
+from domain.directory import Directory
 from domain.notifications import Delivery
 from domain.policy import NotificationChannel, Policy
 
@@ -42,8 +43,15 @@ NOTIFICATION_UNAVAILABLE = "NotificationUnavailable"  # retried: the receiver is
 
 
 class NotificationActivities:
-    def __init__(self, policy: Policy, http: httpx.AsyncClient, templates_dir: Path) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        http: httpx.AsyncClient,
+        templates_dir: Path,
+        directory: Directory | None = None,
+    ) -> None:
         self._channels = policy.notifications.channels
+        self._directory = directory or Directory()
         self._http = http
         override = policy.notifications.templates_dir
         # An override directory need not hold every template: the shipped ones fill the gaps.
@@ -65,6 +73,7 @@ class NotificationActivities:
                 type=UNKNOWN_CHANNEL,
                 non_retryable=True,
             )
+        delivery = addressed(delivery, self._directory)
         subject, body = render(delivery, self._template_dirs)
         if channel.type == "webhook":
             await self._post(delivery.channel, channel, delivery, subject, body)
@@ -102,6 +111,15 @@ class NotificationActivities:
             rejected=NOTIFICATION_REJECTED,
             unavailable=NOTIFICATION_UNAVAILABLE,
         )
+
+
+def addressed(delivery: Delivery, directory: Directory) -> Delivery:
+    """The directory's address for a recipient that is a person or group of it (contract 11);
+    a name it does not know keeps the address the incident's policy gave."""
+    address = directory.email_of(delivery.recipient)
+    if address is None or address == delivery.address:
+        return delivery
+    return delivery.model_copy(update={"address": address})
 
 
 # --- templates ----------------------------------------------------------------------------

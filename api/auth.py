@@ -24,6 +24,9 @@ class Principal(BaseModel):
     name: str = Field(min_length=1)
     roles: frozenset[Role] = Field(min_length=1)
     token: str = Field(min_length=16, repr=False)
+    # The directory groups the person works in; None when no directory is configured (then an
+    # agent works every group's incidents, as before contract 11).
+    groups: frozenset[str] | None = None
 
     def has(self, *roles: Role) -> bool:
         return Role.ADMIN in self.roles or bool(self.roles & set(roles))

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import permissions
 from api.auth import Principal
+from api.service import people
 from api.service.context import Services
 from api.service.errors import Unauthorized
 
@@ -36,7 +37,7 @@ async def current_principal(
         principal = await services.oidc.authenticate(credentials.credentials)
     if principal is None:
         raise Unauthorized("unknown or invalid bearer token")
-    return principal
+    return people.in_directory(principal, services.directory)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -85,7 +85,17 @@ class OidcVerifier:
         if not roles:
             log.info("oidc token refused", reason="no incidentflow role", person=name)
             return None
-        return Principal(name=name, roles=roles, token=token)
+        return Principal(name=name, roles=roles, token=token, groups=self._groups(claims))
+
+    def _groups(self, claims: dict[str, Any]) -> frozenset[str] | None:
+        """The groups claim when one is configured (Keycloak's full paths lose their '/');
+        None leaves the groups to the directory."""
+        if not self.settings.oidc_groups_claim:
+            return None
+        found = claim(claims, self.settings.oidc_groups_claim) or []
+        if not isinstance(found, list):
+            return frozenset()
+        return frozenset(g.rsplit("/", 1)[-1] for g in found if isinstance(g, str) and g)
 
     async def _key(self, kid: str) -> jwt.PyJWK | None:
         if kid not in self._keys and time.monotonic() - self._fetched_at >= REFETCH_AFTER_S:

@@ -4,7 +4,8 @@ printed from it (`python -m api.permissions`).
 
 Admins pass every check. Requesters (the role `requester` and no other) act only on incidents
 they are the caller of: the service narrows what they see and touch, the table says where they
-are admitted at all.
+are admitted at all. With a directory, an agent works the incidents of their groups and `new`
+unassigned ones, and reads all (`works_on`); managers, automation and admins work all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 
 from api.auth import Principal, Role
 from api.service.errors import Forbidden
-from domain.models import Action
+from domain import lifecycle
+from domain.models import Action, IncidentView, Status
 
 Endpoint = tuple[str, str]  # method, path as the OpenAPI document spells it
 
@@ -72,6 +74,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents/{number}/link-parent"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/review"): Rule((Role.MANAGER,)),
     ("POST", "/incidents/{number}/vendor-tickets"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/undeclare-major"): Rule((Role.MANAGER,)),
+    ("POST", "/incidents/{number}/status-update"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/survey"): Rule(
         WORKERS, requesters=OWN, only="the incident's caller"
     ),
@@ -132,6 +136,38 @@ def authorize_action(principal: Principal, action: Action) -> None:
     authorize(principal, action_rule(action))
 
 
+def works_on(principal: Principal, view: IncidentView, action: Action) -> bool:
+    """Whether the principal may take `action` on this incident, beyond the roles table: a
+    requester on their own incidents; anyone on an incident they are the caller of, for what
+    requesters may do; an agent on incidents of their groups and unassigned ones."""
+    if view.caller == principal.name and action_rule(action).requesters is not None:
+        return True
+    if principal.requester_only:
+        return False
+    if principal.has(Role.MANAGER, Role.AUTOMATION) or principal.groups is None:
+        return True
+    return view.assignment_group is None or view.assignment_group in principal.groups
+
+
+def reader_actions(principal: Principal, view: IncidentView) -> list[Action]:
+    """`allowed_actions` as the reader sees it: what the state allows, the roles table admits
+    and their groups let them do (contract 7)."""
+    return [
+        action
+        for action in lifecycle.allowed_actions(view.status)
+        if may_act(principal, action) and works_on(principal, view, action)
+    ]
+
+
+def authorize_on(principal: Principal, view: IncidentView, action: Action) -> None:
+    if not works_on(principal, view, action):
+        group = view.assignment_group
+        raise Forbidden(
+            f"{principal.name} may not {action.value.replace('_', '-')} {view.number}: it is "
+            f"assigned to {group}, not to a group of theirs"
+        )
+
+
 def markdown() -> str:
     """The README's endpoint table: one row per endpoint, in the table's order."""
     rows = [
@@ -140,7 +176,32 @@ def markdown() -> str:
     return "\n".join(["| method | path | roles |", "|---|---|---|", *rows]) + "\n"
 
 
+ACTION_ROLES = (Role.REQUESTER, Role.AGENT, Role.MANAGER, Role.AUTOMATION)
+_ON = {
+    Role.REQUESTER: "own",
+    Role.AGENT: "groups",
+    Role.MANAGER: "all",
+    Role.AUTOMATION: "all",
+}
+
+
+def actions_markdown() -> str:
+    """The README's roles-against-actions table: per lifecycle action, where each role may
+    take it (own: incidents they are the caller of; groups: incidents of their directory
+    groups and unassigned ones; all). Admins may take every action."""
+    header = "| action | from | " + " | ".join(role.value for role in ACTION_ROLES) + " |"
+    rows = [header, "|---|---|" + "---|" * len(ACTION_ROLES)]
+    for action, rule in lifecycle.TRANSITIONS.items():
+        sources = ", ".join(status.value for status in Status if status in rule.sources)
+        cells = []
+        for role in ACTION_ROLES:
+            who = Principal(name="x", roles=frozenset({role}), token="x" * 16)
+            cells.append(_ON[role] if may_act(who, action) else "-")
+        rows.append(f"| `{action.value}` | {sources} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
 if __name__ == "__main__":
     import sys
 
-    sys.stdout.write(markdown())
+    sys.stdout.write(actions_markdown() if sys.argv[1:] == ["actions"] else markdown())

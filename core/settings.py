@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     oidc_name_claim: str = "preferred_username"
     oidc_roles_claim: str = "roles"  # a dotted path: Keycloak's is realm_access.roles
     oidc_roles_from: Literal["claims", "directory"] = "claims"
+    # A dotted path to the person's groups in the token (Keycloak: `groups`); unset, the
+    # directory gives them.
+    oidc_groups_claim: str | None = None
     oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -22,6 +22,7 @@ from domain.calendar import Calendar
 from domain.messages import INVALID_REQUEST as INVALID_REQUEST
 from domain.messages import invalid_request as invalid_request
 from domain.models import (
+    API_FILLED_FIELDS,
     Action,
     ActionRequest,
     AssignRequest,
@@ -47,7 +48,9 @@ from domain.models import (
     SlaClock,
     StartRequest,
     Status,
+    StatusUpdateRequest,
     TimelineEntry,
+    UndeclareMajorRequest,
     UpdateRequest,
     VendorTicket,
     VendorTicketCreate,
@@ -68,7 +71,10 @@ INTERNAL_FIELDS = {
     "handled_request_ids",
     "recorded_version",
     "recorded_timeline",
+    "rules_version",
 }
+# Incidents opened now follow the rules of this version (IncidentState.rules_version).
+RULES_VERSION = 1
 INVALID_TRANSITION = "InvalidTransition"
 # A check raises the rejection a caller should see; a change alters the state in place and
 # returns the details of the transition's timeline entry. Both receive the row's request model.
@@ -93,7 +99,7 @@ class Transition:
         fields = ", ".join(
             name + ("" if field.is_required() else "?")
             for name, field in self.request.model_fields.items()
-            if name not in ActionRequest.model_fields
+            if name not in ActionRequest.model_fields and name not in API_FILLED_FIELDS
         )
         return f"{self.summary}. From {sources}{target}. Body: {fields or 'none'}"
 
@@ -116,9 +122,22 @@ def invalid_transition(status: Status, action: Action | str) -> ApplicationError
 
 
 def open_incident(
-    number: str, create: IncidentCreate, caller: str, opened_by: str, policy: Policy, now: datetime
+    number: str,
+    create: IncidentCreate,
+    caller: str,
+    opened_by: str,
+    policy: Policy,
+    now: datetime,
+    *,
+    by_requester: bool = False,
 ) -> IncidentState:
-    priority = policy.priority_for(create.impact, create.urgency)
+    """`by_requester`: impact and urgency are the caller's own assessment, so the priority is
+    capped at `[intake].requester_max_priority` and no major incident starts until an agent
+    triages with `update`."""
+    assessed = policy.priority_for(create.impact, create.urgency)
+    cap = policy.intake.requester_max_priority
+    priority = max(assessed, cap) if by_requester else assessed  # "P3" > "P1": the lower one
+    major = priority in policy.major.priorities and not by_requester
     target = policy.sla[priority]
     group = policy.route(create.category, create.subcategory, create.service)
     state = IncidentState(
@@ -130,8 +149,8 @@ def open_incident(
         status=Status.ASSIGNED if group else Status.NEW,
         assignment_group=group,
         assigned_at=now if group else None,
-        major=priority in policy.major.priorities,
-        major_since=now if priority in policy.major.priorities else None,
+        major=major,
+        major_since=now if major else None,
         created_at=now,
         updated_at=now,
         response_sla=sla.new_clock(
@@ -141,6 +160,7 @@ def open_incident(
             "resolution", policy.seconds(target.resolution, target.calendar), target.calendar, now
         ),
         policy=policy,
+        rules_version=RULES_VERSION,
     )
     for clock in clocks(state):
         sla.refresh_due(clock, calendar_of(state, clock))
@@ -150,6 +170,8 @@ def open_incident(
     }
     if group:
         details["routed_to"] = group
+    if priority != assessed:
+        details["requester_assessed"] = assessed.value
     record(state, now, opened_by, "created", None, state.status, details)
     _escalate_urgent(state, now, f"{priority} incident opened")
     return state
@@ -377,6 +399,20 @@ def _check_link_parent(state: IncidentState, request: LinkParentRequest) -> None
 def _check_close(state: IncidentState, request: CloseRequest) -> None:
     if state.major and state.review is None:
         raise invalid_request("review", "a major incident needs its post-incident review first")
+    if request.on_behalf_of_caller and not request.note:
+        raise invalid_request(
+            "note", "required when closing on the caller's behalf: say how they confirmed"
+        )
+
+
+def _check_undeclare_major(state: IncidentState, request: UndeclareMajorRequest) -> None:
+    if not state.major:
+        raise invalid_request("major", "the incident is not a major incident")
+
+
+def _check_status_update(state: IncidentState, request: StatusUpdateRequest) -> None:
+    if not state.major:
+        raise invalid_request("major", "status updates are for major incidents")
 
 
 def _check_review(state: IncidentState, request: ReviewRequest) -> None:
@@ -458,7 +494,8 @@ def _reopened(state: IncidentState, request: ReopenRequest, now: datetime) -> di
 
 
 def _close(state: IncidentState, request: CloseRequest, now: datetime) -> dict[str, Any]:
-    return _closed(state, request, now, CloseCode.CONFIRMED)
+    code = CloseCode.CLOSED_BY_AGENT if request.on_behalf_of_caller else CloseCode.CONFIRMED
+    return _closed(state, request, now, code)
 
 
 def _closed(
@@ -467,7 +504,9 @@ def _closed(
     state.close_code = close_code
     state.closed_at = now
     sla.stop(state.resolution_sla, calendar_of(state, state.resolution_sla), now)
-    return {"close_code": close_code.value} | _request_details(request)
+    details = {"close_code": close_code.value} | _request_details(request)
+    details.pop("on_behalf_of_caller", None)  # the close code says it
+    return details
 
 
 def _cancel(state: IncidentState, request: CancelRequest, now: datetime) -> dict[str, Any]:
@@ -494,7 +533,7 @@ def escalate_support_level(state: IncidentState) -> dict[str, Any]:
     ]
     details: dict[str, Any] = {"from_level": state.support_level, "to_level": level}
     state.support_level = level
-    group = state.policy.routing.levels.get(level)
+    group = state.policy.ladder(state.assignment_group).get(level)
     if group and group != state.assignment_group:
         if state.assignment_group is not None:
             state.reassignment_count += 1
@@ -513,7 +552,19 @@ def _update(state: IncidentState, request: UpdateRequest, now: datetime) -> dict
         details["priority"] = [state.priority.value, new_priority.value]
         details["reason"] = request.reason
         change_priority(state, new_priority, now)
+        details |= _major_kept(state)
     return details
+
+
+def _major_kept(state: IncidentState) -> dict[str, Any]:
+    """A major incident whose priority falls below the major priorities stays major, and the
+    incident manager is asked whether to `undeclare_major` it: neither kept nor dropped
+    silently. (From rules version 1: the question is a notification an old history lacks.)"""
+    if state.rules_version < 1 or not state.major:
+        return {}
+    if state.priority in state.policy.major.priorities:
+        return {}
+    return {"major_kept": True} | notice(state.policy.contacts.incident_manager)
 
 
 def change_priority(state: IncidentState, priority: Priority, now: datetime) -> None:
@@ -588,6 +639,22 @@ def become_major(state: IncidentState, now: datetime) -> None:
         state.major, state.major_since = True, now
 
 
+def _undeclare_major(
+    state: IncidentState, request: UndeclareMajorRequest, now: datetime
+) -> dict[str, Any]:
+    """No more stakeholder updates, and no review needed before closing."""
+    state.major, state.major_since = False, None
+    return _request_details(request)
+
+
+def _status_update(
+    state: IncidentState, request: StatusUpdateRequest, now: datetime
+) -> dict[str, Any]:
+    state.last_status_update, state.last_status_update_at = request.text, now
+    state.last_major_update_at = now  # the periodic update counts from the latest one
+    return _request_details(request)
+
+
 def _review(state: IncidentState, request: ReviewRequest, now: datetime) -> dict[str, Any]:
     fields = request.model_dump(exclude={"actor", "request_id"})
     state.review = PostIncidentReview(**fields, by=request.actor, at=now)
@@ -629,7 +696,8 @@ TRANSITIONS: dict[Action, Transition] = {
         frozenset({Status.RESOLVED}), Status.IN_PROGRESS, _reopened,
     ),
     Action.CLOSE: Transition(
-        "Close: the caller confirms the resolution", CloseRequest, frozenset({Status.RESOLVED}),
+        "Close: the caller confirms (an agent closing for them: closed_by_agent, with a note)",
+        CloseRequest, frozenset({Status.RESOLVED}),
         Status.CLOSED, _close, _check_close,
     ),
     Action.CANCEL: Transition(
@@ -661,5 +729,13 @@ TRANSITIONS: dict[Action, Transition] = {
     ),
     Action.VENDOR_TICKET: Transition(
         "Open a ticket with a vendor", VendorTicketCreate, OPEN, None, _vendor_ticket,
+    ),
+    Action.UNDECLARE_MAJOR: Transition(
+        "No longer a major incident: ends status updates and the review gate",
+        UndeclareMajorRequest, OPEN, None, _undeclare_major, _check_undeclare_major,
+    ),
+    Action.STATUS_UPDATE: Transition(
+        "A public status update of a major incident, for stakeholders and callers",
+        StatusUpdateRequest, OPEN, None, _status_update, _check_status_update,
     ),
 }  # fmt: skip

@@ -44,6 +44,8 @@ class Action(StrEnum):
     LINK_PARENT = "link_parent"
     REVIEW = "review"
     VENDOR_TICKET = "vendor_ticket"
+    UNDECLARE_MAJOR = "undeclare_major"
+    STATUS_UPDATE = "status_update"
 
 
 class Channel(StrEnum):
@@ -74,6 +76,7 @@ class ResolutionCode(StrEnum):
 class CloseCode(StrEnum):
     CONFIRMED = "confirmed"
     AUTO = "auto"
+    CLOSED_BY_AGENT = "closed_by_agent"  # an agent or manager closed it for the caller
 
 
 class EscalationKind(StrEnum):
@@ -114,6 +117,10 @@ class ActionRequest(Strict):
     request_id: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
+# Request fields the API fills in from who is asking; a client never sends them.
+API_FILLED_FIELDS = frozenset({"on_behalf_of_caller"})
+
+
 class AssignRequest(ActionRequest):
     group: Name
     assignee: Name | None = None
@@ -146,7 +153,12 @@ class ReopenRequest(ActionRequest):
 
 
 class CloseRequest(ActionRequest):
-    note: Text | None = None
+    note: Text | None = Field(
+        default=None, description="required when an agent closes on the caller's behalf"
+    )
+    # Set by the API, never sent by a client: the closer is an agent or manager, not the
+    # caller. Old histories lack it, so their closes replay as `confirmed`.
+    on_behalf_of_caller: bool = False
 
 
 class CancelRequest(ActionRequest):
@@ -179,6 +191,16 @@ class CommentRequest(ActionRequest):
 
 class DeclareMajorRequest(ActionRequest):
     reason: Text
+
+
+class UndeclareMajorRequest(ActionRequest):
+    reason: Text
+
+
+class StatusUpdateRequest(ActionRequest):
+    """A public update of a major incident: stakeholders and the callers receive this text."""
+
+    text: Text
 
 
 class LinkParentRequest(ActionRequest):
@@ -327,6 +349,8 @@ class IncidentFields(BaseModel):
     last_work_note: str | None = None
     major_since: datetime | None = None
     last_major_update_at: datetime | None = None
+    last_status_update: str | None = None  # public text of the last `status_update`
+    last_status_update_at: datetime | None = None
     bridge_url: str | None = None
     review: PostIncidentReview | None = None
     review_reminded: bool = False
@@ -358,6 +382,10 @@ class IncidentState(IncidentFields):
     recorded_timeline: int = 0
     dispatched_timeline: int = 0
     bridge_requested: bool = False
+    # The lifecycle rules the incident opened under: 0 before the directory (v0.2.0 and
+    # earlier), 1 since. A rule that would change what an already running incident does on
+    # replay applies from 1 only (see `domain.lifecycle.RULES_VERSION`).
+    rules_version: int = 0
 
 
 class TimelineWindow(BaseModel):

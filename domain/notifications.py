@@ -30,8 +30,8 @@ ASSIGNEE_KINDS = frozenset(
     {"assign", "sla_warning", "sla_breach", "known_errors_suggested", "vendor_update",
      "vendor_ticket_failed"}
 )  # fmt: skip
-CALLER_KINDS = frozenset({"survey_invited"})
-MAJOR_KINDS = frozenset({"declare_major", "major_update"})
+CALLER_KINDS = frozenset({"survey_invited", "status_update"})
+MAJOR_KINDS = frozenset({"declare_major", "major_update", "status_update", "undeclare_major"})
 # Entries that already told the incident manager; the automatic hierarchical escalation the
 # domain records right after them at the same instant would only repeat the message.
 MANAGER_TOLD_BY = frozenset({"created", "sla_breach"})
@@ -139,6 +139,8 @@ def _tells_incident_manager(
 ) -> bool:
     if entry.kind in ("sla_breach", "review_due"):
         return True
+    if entry.kind == "update" and entry.details.get("major_kept"):
+        return True  # a major incident's priority fell: should it stay major?
     if entry.kind == "created":
         return _created_priority(entry) in policy.escalation.notify_manager_at_creation
     if entry.kind in ESCALATION_KINDS and entry.details.get("kind") == EscalationKind.HIERARCHICAL:

@@ -121,6 +121,18 @@ class RoutingPolicy(PolicyModel):
     default_group: str | None = None
 
 
+class GroupPolicy(PolicyModel):
+    """A group's own support ladder: level -> the group that works it (L2, L3)."""
+
+    levels: dict[str, str] = {}
+
+
+class IntakePolicy(PolicyModel):
+    # A requester's own impact and urgency never give a higher priority than this, and never a
+    # major incident: an agent triages with `update` (contract 2, create).
+    requester_max_priority: Priority = Priority.P3
+
+
 class ContactsPolicy(PolicyModel):
     incident_manager: str = "incident-manager"
     problem_manager: str = "problem-manager"
@@ -191,6 +203,8 @@ class Policy(PolicyModel):
     major: MajorPolicy = MajorPolicy()
     alerts: AlertsPolicy = AlertsPolicy()
     routing: RoutingPolicy = RoutingPolicy()
+    groups: dict[str, GroupPolicy] = {}  # per-group ladders; others use routing.levels
+    intake: IntakePolicy = IntakePolicy()
     contacts: ContactsPolicy = ContactsPolicy()
     escalation: EscalationPolicy = EscalationPolicy()
     survey: SurveyPolicy = SurveyPolicy()
@@ -244,6 +258,18 @@ class Policy(PolicyModel):
             if rule.matches(category, subcategory, service):
                 return rule.group
         return self.routing.default_group
+
+    def ladder(self, group: str | None) -> dict[str, str]:
+        """The support ladder an incident of `group` climbs: the group's own, or the ladder of
+        a group whose levels it works (an L2 group climbs on to its L1's L3), else the global
+        `routing.levels`."""
+        if group is not None:
+            if group in self.groups and self.groups[group].levels:
+                return dict(self.groups[group].levels)
+            for spec in self.groups.values():
+                if group in spec.levels.values():
+                    return dict(spec.levels)
+        return dict(self.routing.levels)
 
     def seconds(self, duration: str, calendar_name: str) -> float:
         return parse_duration(duration, self.calendar(calendar_name))

@@ -157,11 +157,14 @@ def _auto_close_now(state: IncidentState, event: DueEvent) -> None:
 
 def _send_major_update(state: IncidentState, event: DueEvent) -> None:
     state.last_major_update_at = event.at
+    # Stakeholders read this: public facts only, never the last work note (contract 11).
+    since = state.last_status_update_at or state.major_since or state.created_at
     details = {
         "status": state.status.value,
         "assignee": state.assignee,
         "assignment_group": state.assignment_group,
-        "last_work_note": state.last_work_note,
+        "latest": f"no new update since {since:%H:%M} UTC",
+        "last_update_at": since.isoformat(),
         "open_for_seconds": (event.at - state.created_at).total_seconds(),
         "bridge_url": state.bridge_url,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
+from api.service import people
 from api.service.context import Services
 from api.service.errors import NotFound, Unprocessable
 from domain.names import ALERT_UPDATE, alert_workflow_id
@@ -24,7 +25,11 @@ async def receive_alert(services: Services, event: AlertEvent) -> AlertOutcome:
     # Update-with-start: concurrent identical triggers all meet in the one router workflow.
     start = WithStartWorkflowOperation(
         AlertWorkflow.run,
-        AlertStart(source=event.source, dedup_key=event.dedup_key, policy=services.policy),
+        AlertStart(
+            source=event.source,
+            dedup_key=event.dedup_key,
+            policy=people.incident_policy(services.policy, services.directory),
+        ),
         id=alert_workflow_id(event.source, event.dedup_key),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         task_queue=services.settings.task_queue,

@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import permissions
 from api.auth import Principal
 from api.numbers import strict_field
-from api.service import relations
+from api.service import people, relations
 from api.service.context import Services
 from api.service.errors import (
     Conflict,
@@ -41,6 +41,7 @@ from api.service.visibility import may_see, visible, visible_timeline
 from core.temporal_client import execute_action, start_incident
 from domain import lifecycle, sla
 from domain.models import (
+    API_FILLED_FIELDS,
     Action,
     ActionRequest,
     IncidentCreate,
@@ -50,7 +51,6 @@ from domain.models import (
     IncidentView,
     Strict,
     TimelineEntry,
-    Visibility,
 )
 from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
@@ -81,7 +81,7 @@ def body_model(action: Action) -> type[BaseModel]:
     fields: dict[str, Any] = {
         name: (info.annotation, strict_field(info))
         for name, info in request.model_fields.items()
-        if name not in ActionRequest.model_fields
+        if name not in ActionRequest.model_fields and name not in API_FILLED_FIELDS
     }
     return create_model(
         f"{request.__name__.removesuffix('Request')}Body", __base__=Strict, **fields
@@ -99,7 +99,10 @@ async def create(
     caller = _caller_for(principal, body)
     number, created = await claim_number(services.store, principal, body, key)
     now = datetime.now(UTC)
-    state = lifecycle.open_incident(number, body, caller, principal.name, services.policy, now)
+    policy = people.incident_policy(services.policy, services.directory)
+    state = lifecycle.open_incident(
+        number, body, caller, principal.name, policy, now, by_requester=principal.requester_only
+    )
     if not created:
         return visible(principal, await _replay(services, principal, state)), False
     try:
@@ -114,7 +117,7 @@ async def create(
         IncidentRecord(view=lifecycle.view(state), timeline_start=0, new_entries=state.timeline)
     )
     log.info("incident created", incident=number, priority=state.priority.value, caller=caller)
-    return lifecycle.view(state), True
+    return visible(principal, lifecycle.view(state)), True
 
 
 async def _replay(services: Services, principal: Principal, state: IncidentState) -> IncidentView:
@@ -261,11 +264,17 @@ async def transition(
     """One lifecycle action as a workflow Update: the new view, or the workflow's refusal."""
     permissions.authorize_action(principal, action)
     await _record_if_visible(services, principal, number)  # 404 unless a requester's own
-    body = _requester_defaults(principal, action, body)
+    body = people.check_body(principal, action, body)
+    current = await _as_recorded(services, principal, number)
+    people.authorize_on(principal, current, action)
+    people.check_assignment(services.directory, action, body, current)
     await _check_references(services, principal, number, action, body)
     request_id = update_id_for(principal, key) if key else str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
-        **body.model_dump(exclude_unset=True), actor=principal.name, request_id=request_id
+        **body.model_dump(exclude_unset=True),
+        **people.api_filled(principal, current, action),
+        actor=principal.name,
+        request_id=request_id,
     )
     log.info("transition", incident=number, action=action.value, actor=principal.name)
     if action == Action.LINK_PARENT:
@@ -276,18 +285,6 @@ async def transition(
             IncidentLinks(services.store.database),
         )
     return await _execute(services, principal, number, action, request)
-
-
-def _requester_defaults(principal: Principal, action: Action, body: BaseModel) -> BaseModel:
-    """A requester's comment is public unless she says otherwise: it stays in her own view, and
-    it answers an incident waiting on her."""
-    if (
-        principal.requester_only
-        and action == Action.COMMENT
-        and "visibility" not in body.model_fields_set
-    ):
-        return body.model_copy(update={"visibility": Visibility.PUBLIC})
-    return body
 
 
 async def _execute(
@@ -316,6 +313,17 @@ async def _execute(
             raise
         raise refusal from None
     return visible(principal, view)
+
+
+async def _as_recorded(services: Services, principal: Principal, number: str) -> IncidentView:
+    """The incident to authorise against. Staff: its record (the caller never changes, the group
+    is behind the workflow by a moment at most), so a burst of changes adds no query per change
+    to the workflow's query buffer. Requesters: the live view, 404 unless it is theirs."""
+    if not principal.requester_only:
+        record = await services.store.get_incident(number)
+        if record is not None:
+            return record
+    return await read(services, principal, number)
 
 
 # Temporal refuses an update while 10 are in flight on one workflow (history.maxInFlightUpdates):

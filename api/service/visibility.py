@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from api import permissions
 from api.auth import Principal
 from domain.models import Action, IncidentView, KnownErrorMatch, TimelineEntry, Visibility
 
@@ -23,16 +24,17 @@ def may_see(principal: Principal, view: IncidentView) -> bool:
 
 
 def visible(principal: Principal, view: ViewT) -> ViewT:
-    """Requesters never see the last work note, the review, or a known error's internals."""
-    if not principal.requester_only:
-        return view
-    suggestions = [
-        KnownErrorMatch.model_validate(match.model_dump(include=set(PUBLIC_MATCH_FIELDS)))
-        for match in view.suggestions
-    ]
-    return view.model_copy(
-        update={"last_work_note": None, "review": None, "suggestions": suggestions}
-    )
+    """Requesters never see the last work note, the review, or a known error's internals;
+    `allowed_actions` are the reader's own."""
+    if principal.requester_only:
+        suggestions = [
+            KnownErrorMatch.model_validate(match.model_dump(include=set(PUBLIC_MATCH_FIELDS)))
+            for match in view.suggestions
+        ]
+        view = view.model_copy(
+            update={"last_work_note": None, "review": None, "suggestions": suggestions}
+        )
+    return view.model_copy(update={"allowed_actions": permissions.reader_actions(principal, view)})
 
 
 def visible_timeline(principal: Principal, entries: list[TimelineEntry]) -> list[TimelineEntry]:

@@ -15,6 +15,9 @@ on purpose, because each KPI is about a different moment in an incident's life:
   the breach time for a breached clock, the time it was met for a met clock. So each clock is
   counted once, in the window of its outcome, and a clock without an outcome yet is not counted.
 - `backlog`: incidents *open at the window's end* (`to`), whenever they were created.
+- `closed`: incidents *closed* in the window (`closed_at`), by close code: `confirmed` (the
+  caller or automation), `auto` (the auto-close timer) and `closed_by_agent` (an agent or
+  manager on the caller's behalf) apart.
 
 The `group` and `priority` filters apply to every figure and match the incident's current
 assignment group and priority. Durations are wall-clock seconds, not business hours.

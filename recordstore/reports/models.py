@@ -177,6 +177,11 @@ class SummaryReport(BaseModel):
     )
     backlog: Backlog
     survey: SurveyStats
+    closed: dict[str, int] = Field(
+        default={},
+        description="incidents closed in the window, by close code: confirmed, auto, "
+        "closed_by_agent",
+    )
 
     def rows(self) -> list[tuple[str, str, float | int | str | None]]:
         """The same figures as (metric, dimension, value) rows: what `format=csv` serves."""
@@ -221,5 +226,6 @@ class SummaryReport(BaseModel):
             *(("backlog", bucket, count) for bucket, count in self.backlog.by_age.items()),
             ("survey_score", "mean", self.survey.mean),
             ("survey_score", "count", self.survey.count),
+            *(("closed", code, count) for code, count in self.closed.items()),
         ]
         return rows

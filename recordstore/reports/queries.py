@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.models import Status
+from domain.models import CloseCode, Status
 from domain.policy import Priority
 from recordstore.database import Database
 from recordstore.reports.models import (
@@ -54,6 +54,7 @@ async def summary(database: Database, query: ReportQuery) -> SummaryReport:
             counts = await _counts(conn, query)
             backlog = await _backlog(conn, query)
             facts = await _facts_of_events(conn, query)
+            closed = await _closed_by_code(conn, query)
     window = _Window(query.from_, query.to)
     started = [f for f in facts if window.holds(f.started_at)]
     resolved = [f for f in facts if window.holds(f.resolved_at)]
@@ -74,6 +75,7 @@ async def summary(database: Database, query: ReportQuery) -> SummaryReport:
         ),
         backlog=backlog,
         survey=_survey(resolved),
+        closed=closed,
     )
 
 
@@ -121,6 +123,20 @@ async def _counts(conn: AsyncConnection, query: ReportQuery) -> Counts:
         by_category=dict(sorted(by_category.items())),
         by_group=dict(sorted(by_group.items())),
     )
+
+
+async def _closed_by_code(conn: AsyncConnection, query: ReportQuery) -> dict[str, int]:
+    """Every close code appears, with 0 when none."""
+    code = incidents.c.view["close_code"].as_string().label("close_code")
+    grouped = (
+        sa.select(code, sa.func.count().label("n"))
+        .where(_in_window(incidents.c.closed_at, query), *_filters(query))
+        .group_by(code)
+    )
+    counted = Counter({close_code.value: 0 for close_code in CloseCode})
+    for row in await conn.execute(grouped):
+        counted[row.close_code or NONE] += row.n
+    return dict(counted)
 
 
 async def _backlog(conn: AsyncConnection, query: ReportQuery) -> Backlog:

@@ -238,7 +238,9 @@ async def test_a_vendor_resolving_its_ticket_resumes_the_incident(
     stack = vendor_stack
     body = {"short_description": "Branch office offline", "caller": caller}
     number = (await stack.ok("POST", "/incidents", status=201, json=body))["number"]
-    await stack.ok("POST", f"/incidents/{number}/assign", json={"group": "net", "assignee": "sam"})
+    await stack.ok(
+        "POST", f"/incidents/{number}/assign", json={"group": "network-l1", "assignee": "sam"}
+    )
     await stack.ok("POST", f"/incidents/{number}/start", json={})
     await stack.ok(
         "POST",

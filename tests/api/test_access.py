@@ -58,6 +58,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/incidents/{number}/link-parent"): WORKERS,
     ("POST", "/incidents/{number}/review"): MANAGERS,
     ("POST", "/incidents/{number}/vendor-tickets"): WORKERS,
+    ("POST", "/incidents/{number}/undeclare-major"): MANAGERS,
+    ("POST", "/incidents/{number}/status-update"): WORKERS,
     ("POST", "/alerts"): AUTOMATION,
     ("POST", "/vendors/{vendor}/webhook"): AUTOMATION,
     ("GET", "/known-errors"): KEDB,
@@ -200,6 +202,14 @@ def test_the_readme_endpoint_table_is_the_permissions_table() -> None:
     assert table.group(0) == permissions.markdown(), "run: python -m api.permissions"
 
 
+def test_the_readme_actions_table_is_the_permissions_table() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("### Roles and actions\n", 1)[1]
+    table = re.search(r"^\|.*?\n(?!\|)", section, re.S | re.M)
+    assert table is not None, "README: no table under 'Roles and actions'"
+    assert table.group(0) == permissions.actions_markdown(), "python -m api.permissions actions"
+
+
 async def test_no_token_or_a_bad_token_is_401_everywhere(stack: Stack) -> None:
     api = await api_for(stack)
     valid = TOKENS["root"][1]
@@ -241,6 +251,44 @@ async def test_each_role_gets_exactly_what_it_is_allowed(stack: Stack, who: str)
         else:
             assert response.status_code == 403, (method, path, response.text)
             assert response.json()["error"], (method, path)
+
+
+# The group-membership dimension (contract 7): on an incident of network-l2, dana (an agent of
+# it) gets past the access checks, sam (an agent of other groups) only reads; managers,
+# automation and admins work every group's incidents.
+IN_THE_GROUP = {"dana", "morgan", "monitoring", "root"}
+
+
+@pytest.mark.parametrize("who", ["dana", "sam", "morgan"])
+async def test_agents_work_only_their_groups_incidents(stack: Stack, who: str) -> None:
+    api = await api_for(stack)
+    number = api.path_values["number"]
+    await stack.ok("POST", f"/incidents/{number}/assign", json={"group": "network-l2"})
+    view = await stack.ok("GET", f"/incidents/{number}", who)
+    works = who in IN_THE_GROUP
+    assert ("start" in view["allowed_actions"]) == works, view["allowed_actions"]
+    tried = 0
+    for method, path, operation in api.operations():
+        if not path.startswith("/incidents/{number}") or path.endswith("/survey"):
+            continue
+        response = await as_(stack, who, api.request(method, path, operation))
+        allowed = {"dana": "sam"}.get(who, who) in ALLOWED[(method, path)]  # dana: an agent
+        if method == "GET" or (allowed and works):
+            assert response.status_code not in (401, 403), (method, path, response.text)
+        else:
+            assert response.status_code == 403, (method, path, response.text)
+        tried += 1
+    assert tried >= 18
+
+
+async def test_allowed_actions_are_the_readers(stack: Stack) -> None:
+    own = await stack.ok("POST", "/incidents", "alice", status=201, json={"short_description": "x"})
+    path = f"/incidents/{own['number']}"
+    assert set(own["allowed_actions"]) == {"cancel", "comment"}
+    assert set((await stack.ok("GET", path, "alice"))["allowed_actions"]) == {"cancel", "comment"}
+    agents = (await stack.ok("GET", path, "sam"))["allowed_actions"]
+    assert {"assign", "comment", "escalate"} <= set(agents) and "undeclare_major" not in agents
+    assert "undeclare_major" in (await stack.ok("GET", path, "morgan"))["allowed_actions"]
 
 
 async def test_public_endpoints_need_no_token(stack: Stack) -> None:

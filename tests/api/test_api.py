@@ -54,8 +54,10 @@ async def test_the_readme_flow(stack: Stack, caller: str) -> None:
 
     comment = {"text": "Please confirm it prints", "visibility": "public"}
     await stack.ok("POST", f"/incidents/{number}/comment", json=comment)
-    closed = await stack.ok("POST", f"/incidents/{number}/close", json={})
-    assert closed["status"] == "closed" and closed["close_code"] == "confirmed"
+    # The agent closes for the caller: issue 13 calls `confirmed` here a bug (no caller
+    # confirmed); it is `closed_by_agent`, with the note saying how the caller agreed.
+    closed = await stack.ok("POST", f"/incidents/{number}/close", json={"note": "By phone"})
+    assert closed["status"] == "closed" and closed["close_code"] == "closed_by_agent"
 
     other = await create(stack, short_description="Duplicate printer ticket")
     updated = await stack.ok(

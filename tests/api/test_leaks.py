@@ -50,6 +50,8 @@ async def test_requesters_see_only_public_known_error_and_review_fields(stack: S
         "lessons": f"REVIEW-LESSONS-{marker}",
         "actions": [{"action": "monitor profiles", "owner": "sam"}],
     }
+    # a requester's P1 wording is capped (contract 7): the desk declares the major itself
+    await stack.ok("POST", f"{path}/declare-major", "morgan", json={"reason": "mail down for all"})
     await stack.ok("POST", f"{path}/review", "morgan", json=review)
 
     seen_by_agent = str(await stack.ok("GET", path)) + str(

@@ -190,3 +190,30 @@ def test_a_symmetric_algorithm_cannot_be_configured(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match="HS256"):
         OidcVerifier(settings, httpx.AsyncClient(), Directory())
+
+
+def test_groups_come_from_a_claim_or_the_directory(tmp_path: Path) -> None:
+    from api.oidc import OidcVerifier
+    from api.service.people import in_directory
+    from domain.directory import parse_directory
+
+    directory = parse_directory((PROJECT_DIR / "deploy" / "directory.example.toml").read_text())
+    base = {
+        "oidc_issuer": ISSUER,
+        "oidc_audience": AUDIENCE,
+        "oidc_jwks_url": "http://x/jwks",
+        "oidc_roles_claim": "realm_access.roles",
+    }
+    token_claims = claims(preferred_username="sam", groups=["/support/network-l2"])
+    by_claim = OidcVerifier(
+        stack_settings(tmp_path, "127.0.0.1:1", "oidc", oidc_groups_claim="groups", **base),
+        httpx.AsyncClient(),
+        directory,
+    )._principal(token_claims, "a-token-of-sixteen-chars")
+    assert by_claim is not None
+    assert in_directory(by_claim, directory).groups == {"network-l2"}  # the claim wins
+    from_directory = OidcVerifier(
+        stack_settings(tmp_path, "127.0.0.1:1", "oidc", **base), httpx.AsyncClient(), directory
+    )._principal(token_claims, "a-token-of-sixteen-chars")
+    assert from_directory is not None and from_directory.groups is None
+    assert in_directory(from_directory, directory).groups == {"service-desk"}

@@ -31,6 +31,8 @@ BODIES: dict[Action, dict[str, Any]] = {
     Action.DECLARE_MAJOR: {"reason": "Whole site down"},
     Action.LINK_PARENT: {"parent": "INC9999999"},
     Action.VENDOR_TICKET: {"vendor": "acme", "summary": "Replace the failed disk"},
+    Action.UNDECLARE_MAJOR: {"reason": "Only one site after all"},
+    Action.STATUS_UPDATE: {"text": "Failover done; mail flows again"},
     Action.REVIEW: {
         "summary": "Mail outage",
         "root_cause": "Expired certificate",
@@ -50,6 +52,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.LINK_PARENT: Status.NEW,
         Action.REVIEW: Status.NEW,
         Action.VENDOR_TICKET: Status.NEW,
+        Action.UNDECLARE_MAJOR: Status.NEW,
+        Action.STATUS_UPDATE: Status.NEW,
     },
     Status.ASSIGNED: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -63,6 +67,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.LINK_PARENT: Status.ASSIGNED,
         Action.REVIEW: Status.ASSIGNED,
         Action.VENDOR_TICKET: Status.ASSIGNED,
+        Action.UNDECLARE_MAJOR: Status.ASSIGNED,
+        Action.STATUS_UPDATE: Status.ASSIGNED,
     },
     Status.IN_PROGRESS: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -76,6 +82,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.LINK_PARENT: Status.IN_PROGRESS,
         Action.REVIEW: Status.IN_PROGRESS,
         Action.VENDOR_TICKET: Status.IN_PROGRESS,
+        Action.UNDECLARE_MAJOR: Status.IN_PROGRESS,
+        Action.STATUS_UPDATE: Status.IN_PROGRESS,
     },
     Status.PENDING: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -89,6 +97,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.LINK_PARENT: Status.PENDING,
         Action.REVIEW: Status.PENDING,
         Action.VENDOR_TICKET: Status.PENDING,
+        Action.UNDECLARE_MAJOR: Status.PENDING,
+        Action.STATUS_UPDATE: Status.PENDING,
     },
     Status.RESOLVED: {
         Action.REOPEN: Status.IN_PROGRESS,
@@ -127,7 +137,8 @@ def incident_in(status: Status) -> IncidentState:
 @pytest.mark.parametrize("action", list(Action))
 def test_every_state_and_action(status: Status, action: Action) -> None:
     state = incident_in(status)
-    state.major = action == Action.REVIEW  # only major incidents are reviewed
+    # only major incidents are reviewed, undeclared and given status updates
+    state.major = action in (Action.REVIEW, Action.UNDECLARE_MAJOR, Action.STATUS_UPDATE)
     entries = len(state.timeline)
     expected = EXPECTED[status].get(action)
     if expected is None:

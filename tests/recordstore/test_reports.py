@@ -24,6 +24,7 @@ from domain.models import (
     ActionRequest,
     AssignRequest,
     CancelRequest,
+    CloseCode,
     CloseRequest,
     IncidentCreate,
     IncidentRecord,
@@ -95,6 +96,8 @@ def _next_action(rng: random.Random, state: IncidentState) -> tuple[Action, Acti
             if roll < 0.25:
                 return Action.REOPEN, ReopenRequest(reason="still broken")
             if roll < 0.65:
+                if roll < 0.35:  # an agent closes for the caller
+                    return Action.CLOSE, CloseRequest(on_behalf_of_caller=True, note="by phone")
                 return Action.CLOSE, CloseRequest()
             return None  # left to auto-close, or still waiting at the end
     return None
@@ -298,6 +301,10 @@ def brute_force(
         ),
         "backlog": backlog(views, end),
         "survey": {"count": len(scores), "mean": sum(scores) / len(scores) if scores else None},
+        "closed": {c.value: 0 for c in CloseCode}
+        | tally(
+            [v.close_code.value for v in views if v.close_code and within(v.closed_at, start, end)]
+        ),
     }
 
 

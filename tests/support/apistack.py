@@ -20,11 +20,13 @@ from devrun.stack import DEV_PRINCIPALS
 from recordstore import RecordStore
 from worker import build_worker
 
-# The dev principals of `make run`, and a second requester, with tokens the tests can present.
+# The dev principals of `make run`, a second requester and agents of other groups, with tokens
+# the tests can present; their groups are in DIRECTORY.
 TOKENS = {
     name: (role, f"{name}-token-0123456789abcdef")
-    for name, role in (*DEV_PRINCIPALS, ("bob", "requester"))
+    for name, role in (*DEV_PRINCIPALS, ("bob", "requester"), ("dana", "agent"), ("nina", "agent"))
 }
+DIRECTORY = Path(__file__).with_name("directory.toml")
 
 T = TypeVar("T")
 
@@ -78,6 +80,7 @@ def stack_settings(tmp: Path, temporal_address: str, task_queue: str, **extra: A
         "task_queue": task_queue,
         "database_url": f"sqlite+aiosqlite:///{tmp / 'records.db'}",
         "tokens_file": write_tokens(tmp / "tokens.toml"),
+        "directory_file": DIRECTORY,
         "api_port": free_port(),
     }
     return Settings(**(values | extra))

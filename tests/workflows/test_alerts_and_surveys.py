@@ -72,7 +72,8 @@ async def test_acknowledge_starts_and_resolve_auto_resolves_then_a_new_trigger_o
         "actions": [{"action": "Add cgroup limits", "owner": "sam"}],
     }
     await stack.ok("POST", f"/incidents/{number}/review", "morgan", json=review)
-    await stack.ok("POST", f"/incidents/{number}/close", json={})
+    # automation closes for the monitoring source (an agent would need a note: closed_by_agent)
+    await stack.ok("POST", f"/incidents/{number}/close", "monitoring", json={})
 
     async def retrigger() -> dict[str, Any]:
         response = await stack.call("POST", "/alerts", "monitoring", json=alert(key))

@@ -51,7 +51,9 @@ async def test_a_major_incident_gets_a_bridge_and_status_updates_until_resolved(
     assert [(u.at - current.created_at) for u in updates] == [
         timedelta(minutes=m) for m in (30, 60, 90)
     ]
-    assert updates[-1].details["last_work_note"] == "Failing over to the DR site"
+    # Stakeholders read these: never the work note (issue 13), only how long it has been quiet.
+    assert "Failing over" not in str(updates[-1].details)
+    assert updates[-1].details["latest"] == f"no new update since {current.created_at:%H:%M} UTC"
     assert (
         updates[-1].details["assignee"] == "sam" and updates[-1].details["open_for_seconds"] == 5400
     )
