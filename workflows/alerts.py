@@ -9,7 +9,7 @@ trigger for the same key then starts a new run and a new incident.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
@@ -17,9 +17,10 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain import lifecycle, presentation
+    from domain import alert_intake, flapping, lifecycle, presentation
     from domain.effects import INCIDENT_CLOSED_SIGNAL, IncidentClosed, incident_workflow_id
-    from domain.models import Channel, IncidentCreate
+    from domain.integrations_policy import window_seconds
+    from domain.models import ReopenRequest
     from domain.policy import Policy
     from domain.relations import AlertEvent, alert_info
     from workflows.incident import IncidentWorkflow
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
 ALERT_UPDATE = "alert"
 ALLOCATE_NUMBER = "allocate_incident_number"
 ACTIONS = ("trigger", "acknowledge", "resolve")
+FLAPPING_PATCH = "alert-flapping"  # routers that saw a trigger after a resolve before it
 
 
 class AlertStart(BaseModel):
@@ -38,6 +40,7 @@ class AlertStart(BaseModel):
 class AlertOutcome(BaseModel):
     incident: str | None
     created: bool
+    reopened: bool = False  # a trigger within [alerts].reopen_window of an auto-resolution
 
 
 @workflow.defn(name="AlertWorkflow")
@@ -48,6 +51,8 @@ class AlertWorkflow:
         self._incident: str | None = None
         self._handled = 0
         self._lock = asyncio.Lock()
+        self._resolution: flapping.Resolution | None = None  # of the incident, as last heard
+        self._reopened_at: datetime | None = None
 
     @workflow.run
     async def run(self, start: AlertStart) -> None:
@@ -66,10 +71,18 @@ class AlertWorkflow:
                         return AlertOutcome(incident=None, created=False)
                     self._incident = await self._open_incident(event)
                     return AlertOutcome(incident=self._incident, created=True)
+                if (
+                    event.action == "trigger"
+                    and self._resolution is not None
+                    and workflow.patched(FLAPPING_PATCH)
+                ):
+                    return await self._after_resolution(event, self._resolution)
                 incident = workflow.get_external_workflow_handle(
                     incident_workflow_id(self._incident)
                 )
                 await incident.signal("alert", event)
+                if event.action == "resolve":
+                    self._expect_auto_resolution()
                 return AlertOutcome(incident=self._incident, created=False)
             finally:
                 self._handled += 1
@@ -82,6 +95,44 @@ class AlertWorkflow:
             known = ", ".join(self._policy.alerts.severity)
             raise lifecycle.invalid_request("severity", f"unknown severity (known: {known})")
 
+    @workflow.signal(name=flapping.RESOLUTION_SIGNAL)
+    def incident_resolution(self, news: flapping.Resolution) -> None:
+        if news.number != self._incident:
+            return
+        if news.resolved and self._reopened_at is not None and news.at <= self._reopened_at:
+            return  # the resolution this router has already reopened
+        self._resolution = news if news.resolved else None
+
+    def _expect_auto_resolution(self) -> None:
+        # The incident's own news follows; a trigger right behind the resolve must not wait
+        # for it, or it would attach to the incident it meant to reopen.
+        if self._policy.alerts.auto_resolve and self._resolution is None and self._incident:
+            now = workflow.now()
+            self._resolution = flapping.Resolution(
+                number=self._incident, resolved=True, auto=True, at=now
+            )
+
+    async def _after_resolution(
+        self, event: AlertEvent, resolution: flapping.Resolution
+    ) -> AlertOutcome:
+        window = self._policy.alerts.reopen_window
+        decision = flapping.after_resolution(resolution, workflow.now(), window_seconds(window))
+        self._resolution = None
+        if decision == flapping.Flap.OPEN_NEW:
+            self._incident = await self._open_incident(event)
+            return AlertOutcome(incident=self._incident, created=True)
+        assert self._incident is not None
+        incident = workflow.get_external_workflow_handle(incident_workflow_id(self._incident))
+        reopen = ReopenRequest(
+            actor=event.source[:128],
+            reason=f"alert {event.dedup_key} fired again within {window} of its auto-resolution",
+            request_id=f"{workflow.info().workflow_id}/reopen/{self._handled}"[-200:],
+        )
+        await incident.signal("reopen", reopen)
+        self._reopened_at = workflow.now()
+        await incident.signal("alert", event)
+        return AlertOutcome(incident=self._incident, created=False, reopened=True)
+
     @workflow.signal(name=INCIDENT_CLOSED_SIGNAL)
     def incident_closed(self, event: IncidentClosed) -> None:
         if event.number == self._incident:
@@ -91,19 +142,12 @@ class AlertWorkflow:
         number: str = await workflow.execute_activity(
             ALLOCATE_NUMBER, start_to_close_timeout=timedelta(seconds=10), result_type=str
         )
-        impact, urgency = self._policy.alerts.severity[event.severity]
-        create = IncidentCreate(
-            short_description=event.summary[:160],
-            description=f"{event.summary}\n\nAlert {event.dedup_key} from {event.source}",
-            impact=impact,
-            urgency=urgency,
-            service=event.service,
-            channel=Channel.MONITORING,
-        )
+        create = alert_intake.create_for(event, self._policy)
         state = lifecycle.open_incident(
             number, create, event.source, event.source, self._policy, workflow.now()
         )
         state.alert = alert_info(event)
+        alert_intake.enrich(state, event, workflow.now())
         await workflow.start_child_workflow(
             IncidentWorkflow.run,
             state,
