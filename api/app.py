@@ -15,6 +15,7 @@ from api.auth import TokenBook
 from api.deps import Services
 from api.intake import RequestIntake
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
+from api.routes import integrations as monitoring_integrations
 from core.logconfig import configure_logging
 from core.settings import Settings, get_settings, load_policy
 from core.temporal_client import connect
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(incidents.router)
     app.include_router(alerts.router)
+    app.include_router(monitoring_integrations.router)
     app.include_router(health.router)
     app.include_router(known_errors.router)
     app.include_router(problems.router)
