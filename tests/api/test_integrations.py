@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from tests.support.apistack import Stack, eventually
-from tests.support.integrations import integration, integration_stack
+from tests.support.apistack import TOKENS, Stack, eventually, free_port, serve_api, stack_settings
+from tests.support.integrations import integration, integration_stack, tokens_with
 
 # PagerDuty's published OpenAPI for the Events API v2: github.com/PagerDuty/api-schema,
 # reference/events-v2/openapiv3.json (commit 5cd58ff2b5eebc209eaf19e0ff6ca8f40bdd5a94),
@@ -327,3 +328,23 @@ async def test_webhook_input_and_access(stack: Stack) -> None:
         )
         assert bad.status_code == 422, bad.text
         assert bad.json()["problems"][0]["field"] == field
+
+
+async def test_temporal_down_is_a_429_for_pagerduty_senders_and_a_503_for_webhooks(
+    tmp_path: Path,
+) -> None:
+    settings = stack_settings(
+        tmp_path,
+        f"127.0.0.1:{free_port()}",
+        f"incidents-{uuid.uuid4()}",
+        tokens_file=tokens_with(tmp_path / "integration-tokens.toml", [KUMA]),
+    )
+    async with serve_api(settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        throttled = await http.post("/v2/enqueue", json=pd(dedup_key="down"))
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+        hook = await http.post(
+            "/integrations/alertmanager",
+            json=am_body("ops"),
+            headers={"Authorization": f"Bearer {TOKENS['monitoring'][1]}"},
+        )
+        assert hook.status_code == 503 and hook.headers.get("content-type") == "application/json"
