@@ -23,6 +23,9 @@ from domain.pagerduty import Integration
 class IntegrationKey(Integration):
     name: str = Field(min_length=1, max_length=100)
     key: str = Field(min_length=16, max_length=200, repr=False)
+    service: str | None = Field(default=None, min_length=1, max_length=128)
+    group: str | None = Field(default=None, min_length=1, max_length=128)
+    category: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 def parse(path: Path, raw: dict[str, Any]) -> list[IntegrationKey]:

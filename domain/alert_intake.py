@@ -12,18 +12,26 @@ from domain.relations import AlertEvent
 
 
 def create_for(event: AlertEvent, policy: Policy) -> IncidentCreate:
+    # Cut to the incident's field sizes here: a ValidationError inside the router workflow
+    # would fail its task over and over, and the alert's caller would wait for ever.
     impact, urgency = policy.alerts.severity[event.severity]
     origin = event.origin
     described = origin.description if origin is not None and origin.description else None
     return IncidentCreate(
         short_description=event.summary[:160],
-        description=described or f"{event.summary}\n\nAlert {event.dedup_key} from {event.source}",
+        description=(
+            described or f"{event.summary}\n\nAlert {event.dedup_key} from {event.source}"
+        )[:32_000],
         impact=impact,
         urgency=urgency,
-        category=origin.category[:128] if origin is not None and origin.category else None,
-        service=event.service,
+        category=_name(origin.category if origin is not None else None),
+        service=_name(event.service),
         channel=Channel.MONITORING,
     )
+
+
+def _name(value: str | None) -> str | None:
+    return (value or "").strip()[:128].strip() or None
 
 
 def enrich(state: IncidentState, event: AlertEvent, now: datetime) -> None:
@@ -35,6 +43,7 @@ def enrich(state: IncidentState, event: AlertEvent, now: datetime) -> None:
     created.details["alert"] = origin.source_details() | {"dedup_key": event.dedup_key}
     if origin.ci:
         created.details["alert"]["ci"] = origin.ci
-    if origin.group and state.assignment_group is None:
-        request = AssignRequest(actor=event.source[:128], group=origin.group[:128])
+    group = _name(origin.group)
+    if group and state.assignment_group is None:
+        request = AssignRequest(actor=_name(event.source) or "monitoring", group=group)
         lifecycle.apply(state, Action.ASSIGN, request, now)

@@ -8,12 +8,16 @@ state stays bounded in bytes.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import BaseModel, field_validator
 
 MAX_LINKS = 20
 MAX_LABELS = 64
 MAX_TEXT = 1000
 MAX_URL = 2000
+MAX_DETAILS = 8000
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -53,6 +57,11 @@ class AlertOrigin(BaseModel):
     def _description(cls, text: str) -> str:
         return clip(text, 16_000)
 
+    @field_validator("integration", "category", "ci", "group")
+    @classmethod
+    def _short(cls, text: str | None) -> str | None:
+        return clip(text, 200) if text is not None else None
+
     @field_validator("links")
     @classmethod
     def _links(cls, links: list[AlertLink]) -> list[AlertLink]:
@@ -76,3 +85,24 @@ class AlertOrigin(BaseModel):
             "links": [link.model_dump() for link in self.links],
             "labels": self.labels,
         }
+
+
+def bounded(value: Any) -> Any:
+    """Custom details as sent, unless they are too large (or too deep) to carry: then as text."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        return "(not representable as JSON)"
+    if len(text) <= MAX_DETAILS and _depth(value) <= 16:
+        return value
+    return clip(text, MAX_DETAILS)
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > 16:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(child, level + 1) for child in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(child, level + 1) for child in value), default=level)
+    return level

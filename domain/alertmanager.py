@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.alert_origin import AlertLink, AlertOrigin, clip
+from domain.alert_origin import AlertLink, AlertOrigin, bounded, clip
 from domain.integrations_policy import AlertmanagerPolicy, severity_for
 from domain.policy import Policy
 from domain.relations import AlertEvent
 
 MAX_ALERTS = 1000
+MAX_KEY = 200
 
 
 class Open(BaseModel):
@@ -101,6 +102,8 @@ def _alert_event(
 ) -> AlertEvent:
     labels, annotations = alert.labels, alert.annotations
     key = alert.fingerprint.strip() or _digest(json.dumps(sorted(labels.items())))[:16]
+    if len(key) > MAX_KEY:  # it names a workflow: Temporal caps ids at 1,000 bytes
+        key = _digest(key)
     details: dict[str, Any] = {"status": alert.status}
     for name, value in (("starts_at", alert.startsAt), ("ends_at", alert.endsAt)):
         if value is not None and value.year > 1:  # "0001-01-01T00:00:00Z": not set
@@ -175,8 +178,8 @@ def _event(
         action="trigger" if status == "firing" else "resolve",
         summary=clip(summary),
         severity=severity,
-        service=(pick(mapping.service, labels, annotations) or "")[:200] or None,
-        details=details,
+        service=(pick(mapping.service, labels, annotations) or "")[:128].strip() or None,
+        details={name: bounded(value) for name, value in details.items()},
         received_at=now,
         origin=origin,
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from domain.alert_origin import AlertLink, AlertOrigin, clip
+from domain.alert_origin import AlertLink, AlertOrigin, bounded, clip
 from domain.integrations_policy import severity_for
 from domain.policy import Policy
 from domain.relations import AlertEvent
@@ -25,7 +25,6 @@ ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
 SUMMARY_MAX = 1024  # PagerDuty truncates longer summaries; so do we
 DEDUP_KEY_MAX = 255
-DETAILS_MAX = 8000
 
 SUCCESS = {"status": "success", "message": "Event processed"}
 INVALID = {"status": "invalid event", "message": "Event object is invalid"}
@@ -191,7 +190,7 @@ def alert_event(
     alerts = policy.alerts
     details: dict[str, Any] = {"event_action": event.event_action} | labels
     if event.custom_details is not None:
-        details["custom_details"] = _bounded(event.custom_details)
+        details["custom_details"] = bounded(event.custom_details)
     if event.timestamp is not None:
         details["timestamp"] = event.timestamp.isoformat()
     return AlertEvent(
@@ -210,26 +209,5 @@ def alert_event(
 def _description(event: PagerDutyEvent, labels: dict[str, str]) -> str:
     lines = [event.summary, ""] + [f"{key}: {value}" for key, value in labels.items()]
     if event.custom_details is not None:
-        lines += ["", "Details:", json.dumps(_bounded(event.custom_details), indent=2)]
+        lines += ["", "Details:", json.dumps(bounded(event.custom_details), indent=2)]
     return "\n".join(lines).strip()
-
-
-def _bounded(value: Any) -> Any:
-    """Custom details as sent, unless they are too large (or too deep) to carry: then as text."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):
-        return "(not representable as JSON)"
-    if len(text) <= DETAILS_MAX and _depth(value) <= 16:
-        return value
-    return clip(text, DETAILS_MAX)
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if level > 16:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(child, level + 1) for child in value.values()), default=level)
-    if isinstance(value, list):
-        return max((_depth(child, level + 1) for child in value), default=level)
-    return level

@@ -348,3 +348,29 @@ async def test_temporal_down_is_a_429_for_pagerduty_senders_and_a_503_for_webhoo
             headers={"Authorization": f"Bearer {TOKENS['monitoring'][1]}"},
         )
         assert hook.status_code == 503 and hook.headers.get("content-type") == "application/json"
+
+
+async def test_oversized_or_odd_values_from_tools_never_stall_an_alert(stack: Stack) -> None:
+    """Tools send what they send: cut to size, never a 5xx, never a request left waiting."""
+    receiver = f"odd-{uuid.uuid4().hex[:6]}"
+    odd = [
+        {"service": "s" * 150, "category": "c" * 300, "team": "t" * 5000},
+        {"fingerprint": "f" * 1200},
+        {"fingerprint": "nul\x00and\nnewline"},
+        {"values": {f"v{i}": {"deep": [[[[[[[[[[[[[[[[[[i]]]]]]]]]]]]]]]]]]} for i in range(30)}},
+    ]
+    for change in odd:
+        body = am_body(receiver)
+        alert = body["alerts"][0]
+        labels = {k: v for k, v in change.items() if k in ("service", "category", "team")}
+        alert["labels"] |= labels
+        alert |= {k: v for k, v in change.items() if k not in labels}
+        answer = await asyncio.wait_for(
+            stack.call("POST", "/integrations/alertmanager", "monitoring", json=body), 30
+        )
+        assert answer.status_code == 200, (change.keys(), answer.text)
+        made = await stack.ok("GET", f"/incidents/{answer.json()['routed'][0]['incident']}")
+        assert made["service"] is None or len(made["service"]) <= 128
+    event = pd(dedup_key="nul\x00key " + "k" * 200, summary="x" * 5000)
+    status, _, body = await asyncio.wait_for(enqueue(stack, event), 30)
+    assert status == 202 and body["dedup_key"] == event["dedup_key"]
