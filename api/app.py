@@ -19,6 +19,7 @@ from api.idempotency import IdempotencyKeys
 from api.intake import RequestIntake
 from api.oidc import OidcVerifier
 from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
+from api.routes import integrations as monitoring_integrations
 from api.service.context import Services
 from core.logconfig import configure_logging
 from core.settings import Settings, get_settings, load_directory, load_policy
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(incidents.router)
     app.include_router(alerts.router)
+    app.include_router(monitoring_integrations.router)
     app.include_router(health.router)
     app.include_router(known_errors.router)
     app.include_router(problems.router)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from api import integration_keys
 from domain.messages import summary
 
 
@@ -42,8 +43,13 @@ class TokenFileError(ValueError):
 
 
 class TokenBook:
-    def __init__(self, principals: list[Principal]) -> None:
+    def __init__(
+        self,
+        principals: list[Principal],
+        integrations: list[integration_keys.IntegrationKey] | None = None,
+    ) -> None:
         self._principals = principals
+        self._integrations = integrations or []
 
     @classmethod
     def load(cls, path: Path) -> TokenBook:
@@ -59,7 +65,11 @@ class TokenBook:
             if (holder := holders.setdefault(principal.token, principal.name)) != principal.name:
                 # Which of them would a request be? Refuse rather than pick one.
                 raise TokenFileError(f"{path}: {holder} and {principal.name} share a token")
-        return cls(principals)
+        try:
+            integrations = integration_keys.parse(path, raw)
+        except ValueError as error:
+            raise TokenFileError(str(error)) from None
+        return cls(principals, integrations)
 
     def authenticate(self, token: str) -> Principal | None:
         """Compare against every token, in constant time each, so timing tells nothing."""
@@ -68,6 +78,10 @@ class TokenBook:
             if hmac.compare_digest(principal.token.encode(), token.encode()):
                 found = principal
         return found
+
+    def integration(self, key: str) -> integration_keys.IntegrationKey | None:
+        """The `[[integration]]` whose key this is (PagerDuty's `routing_key`)."""
+        return integration_keys.find(self._integrations, key)
 
 
 def _principal(path: Path, index: int, entry: object) -> Principal:

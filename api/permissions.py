@@ -79,6 +79,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents/{number}/survey"): Rule(
         WORKERS, requesters=OWN, only="the incident's caller"
     ),
+    ("POST", "/integrations/alertmanager"): Rule((Role.AUTOMATION,)),
+    ("POST", "/v2/enqueue"): Rule(only="an integration key (`routing_key`), no bearer token"),
     ("POST", "/alerts"): AUTOMATION,
     ("POST", "/vendors/{vendor}/webhook"): AUTOMATION,
     ("GET", "/known-errors"): KEDB_WORK,

@@ -10,7 +10,9 @@ then measures, in this order:
 - reads: GET /incidents/{number} and GET /incidents?status=new&limit=50;
 - history events of the standard lifecycle (create, assign, start, resolve, close);
 - SLA lateness: a cohort of incidents on a policy of seconds, from each resolution breach's due
-  instant to its timer firing (and to the workflow task that recorded it), read from history.
+  instant to its timer firing (and to the workflow task that recorded it), read from history;
+- an alert storm (`bench/alert_storm.py`): `--storm-keys` alerts, each repeated
+  `--storm-repeats` times, over /v2/enqueue and /integrations/alertmanager.
 
 Prints one table with the targets beside the figures and writes the same figures as JSON.
 Nothing here asserts on time: the figures are the output, poor or not. A call that fails is
@@ -49,6 +51,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import TemporalError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from bench import alert_storm
 from core.settings import Settings
 from core.temporal_client import connect
 from devrun.stack import (
@@ -682,7 +685,43 @@ async def measure(
             f"{SLA_OPEN_RATE:g}/s, each breaching {RESOLUTION_SECONDS} s later"
         )
         sla = await measure_sla(bench)
-    return {**writes, "reads": reads, "sla_lateness": sla, "lifecycle": lifecycle, "rss": rss}
+        step(f"alert storm: {args.storm_keys:,} keys, {args.storm_repeats} repeats each")
+        storm = await measure_alert_storm(bench, principals, args)
+    return {
+        **writes,
+        "reads": reads,
+        "sla_lateness": sla,
+        "lifecycle": lifecycle,
+        "rss": rss,
+        "alert_storm": storm,
+    }
+
+
+STORM_INTEGRATION = "bench-storm"
+
+
+async def measure_alert_storm(
+    bench: Bench, principals: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    automation = next(p["token"] for p in principals if "automation" in p["roles"])
+    receiver = f"storm-{bench.run_id}"
+    storm = alert_storm.Storm(
+        bench.api.http,
+        automation_headers={"Authorization": f"Bearer {automation}"},
+        reader_headers={},
+        callers=(STORM_INTEGRATION, f"alertmanager/{receiver}"),
+    )
+    sends = alert_storm.plan(
+        args.storm_keys, args.storm_repeats, args.storm_routing_key, receiver, bench.run_id
+    )
+    started = time.perf_counter()
+    sample = await run_concurrently(sends, bench.concurrency, storm.send)
+    found, last_incident_s = await storm.settled(args.storm_keys, started)
+    figures = alert_storm.figures(
+        storm, args.storm_keys, args.storm_repeats, len(sends), sample.seconds, found,
+        last_incident_s,
+    )  # fmt: skip
+    return figures | {"failed": sum(sample.failures.values()), "failures": dict(sample.failures)}
 
 
 def step(text: str) -> None:
@@ -705,6 +744,7 @@ def table(results: dict[str, Any]) -> str:
         ("read: GET /incidents?status=new&limit=50 p50 / p99, ms", pair(reads["list"]), "", ""),
     ]
     rows += sla_rows(results["sla_lateness"])
+    rows += storm_rows(results["alert_storm"])
     lifecycle = results["lifecycle"]
     target = f"<= {TARGET_LIFECYCLE_EVENTS}"
     events = str(lifecycle["events"])
@@ -754,6 +794,23 @@ def write_rows(section: str, sdk_call: str, api_call: str, figures: dict[str, An
             first = next(iter(sample["failures"]))
             rows.append((f"{section}: {side} calls failed", str(sample["failed"]), "0", first))
     return rows
+
+
+def storm_rows(storm: dict[str, Any]) -> list[Row]:
+    keys, accepted = storm["keys"], storm["accepted_triggers"]
+    counted = f"{storm['occurrences']:,} / {accepted:,}"
+    return [
+        (f"alert storm: {keys:,} keys x {1 + storm['repeats_per_key']}, triggers accepted/s",
+         f"{storm['accepted_per_s']:.1f}", "", ""),
+        ("alert storm: seconds until the last incident exists",
+         str(storm["seconds_to_last_incident"]), "", ""),
+        ("alert storm: incidents / keys", f"{storm['incidents']:,} / {keys:,}", "equal",
+         verdict(storm["incidents"] == keys)),
+        ("alert storm: occurrences / accepted triggers", counted, "equal",
+         verdict(storm["occurrences"] == accepted)),
+        ("alert storm: 5xx answers", str(storm["server_errors"]), "0",
+         verdict(storm["server_errors"] == 0)),
+    ]  # fmt: skip
 
 
 def sla_rows(sla: dict[str, Any]) -> list[Row]:
@@ -850,6 +907,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_RSS_N,
         help="open incidents (cumulative) at which the worker's RSS is read (default 1000)",
     )
+    parser.add_argument(
+        "--storm-keys", type=positive, default=1000, help="distinct alerts in the alert storm"
+    )
+    parser.add_argument(
+        "--storm-repeats", type=int, default=4, help="repeats of each alert (default 4)"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     return parser.parse_args(argv)
 
@@ -862,6 +925,8 @@ def main(argv: list[str] | None = None) -> int:
     children = Children()
     with tempfile.TemporaryDirectory(prefix="incidentflow-bench-") as tmp:
         settings = configure_children(Path(tmp))
+        tokens = settings.resolved_tokens_file
+        args.storm_routing_key = alert_storm.add_integration(tokens, STORM_INTEGRATION)
         try:
             step(f"starting the dev server ({args.server}), {args.workers} worker(s) and the API")
             metrics_ports = start_stack(settings, args.server, args.workers, children)

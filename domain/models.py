@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.alert_origin import AlertOrigin
 from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Policy, Priority
 
@@ -305,6 +306,7 @@ class AlertInfo(BaseModel):
     occurrences: int = 1
     first_seen: datetime
     last_seen: datetime
+    origin: AlertOrigin | None = None  # set when an integration opened it
 
 
 class IncidentFields(BaseModel):

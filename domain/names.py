@@ -44,6 +44,7 @@ ALERT_SIGNAL = "alert"
 
 ALERT_UPDATE = "alert"
 INCIDENT_CLOSED_SIGNAL = "incident_closed"
+INCIDENT_RESOLUTION_SIGNAL = "incident_resolution"  # resolved or reopened: flapping
 
 # --- activities ---------------------------------------------------------------------------
 

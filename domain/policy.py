@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from domain.calendar import TWENTY_FOUR_SEVEN, Calendar, parse_duration
+from domain.integrations_policy import IntegrationsPolicy, window_seconds
 from domain.messages import parse_toml
 
 
@@ -95,6 +96,15 @@ class AlertsPolicy(PolicyModel):
         "warning": (2, 2),
         "info": (3, 3),
     }
+    # A trigger this soon after its incident was auto-resolved reopens it (flapping); later,
+    # or after a resolution by hand, it opens a new incident. "0s" turns reopening off.
+    reopen_window: str = "30m"
+
+    @field_validator("reopen_window")
+    @classmethod
+    def _window(cls, window: str) -> str:
+        window_seconds(window)
+        return window
 
 
 class RoutingRule(PolicyModel):
@@ -210,6 +220,7 @@ class Policy(PolicyModel):
     survey: SurveyPolicy = SurveyPolicy()
     notifications: NotificationPolicy = NotificationPolicy()
     tickets: TicketsPolicy = TicketsPolicy()
+    integrations: IntegrationsPolicy = IntegrationsPolicy()
     # Vendor endpoints and credentials stay with the worker and the API: excluded from the
     # policy copy each incident carries in its workflow history.
     vendors: dict[str, VendorPolicy] = Field(default={}, exclude=True)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain import lifecycle, names
+from domain.alert_origin import AlertOrigin
 from domain.models import (
     Action,
     AlertInfo,
@@ -65,6 +66,7 @@ class AlertEvent(BaseModel):
     service: str | None = None
     details: dict[str, Any] = {}
     received_at: datetime
+    origin: AlertOrigin | None = None  # integrations: tool, receiver, links, labels
 
 
 def link_child(state: IncidentState, event: ChildLinked, now: datetime) -> None:
@@ -143,6 +145,7 @@ def alert_info(event: AlertEvent) -> AlertInfo:
         severity=event.severity,
         first_seen=event.received_at,
         last_seen=event.received_at,
+        origin=event.origin,
     )
 
 

@@ -1,4 +1,4 @@
-pytest_plugins = ["tests.support.postgres"]
+pytest_plugins = ["tests.support.postgres", "tests.support.alertmanager"]
 
 import sys  # noqa: E402
 import uuid  # noqa: E402

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -26,12 +26,16 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain import bounds, lifecycle, messages, names, presentation
+    from domain import alert_intake, bounds, flapping, lifecycle, messages, names, presentation
     from domain.effects import IncidentClosed
-    from domain.models import Channel, IncidentCreate
+    from domain.integrations_policy import window_seconds
+    from domain.models import Action, ReopenRequest
     from domain.policy import Policy
     from domain.relations import ALERT_ACTIONS, AlertEvent, alert_info
     from workflows.incident import IncidentWorkflow
+
+
+FLAPPING_PATCH = "alert-flapping"  # routers that saw a trigger after a resolve before it
 
 
 class AlertStart(BaseModel):
@@ -42,11 +46,14 @@ class AlertStart(BaseModel):
     incident: str | None = None
     handled: int = 0
     pending: list[AlertEvent] = []
+    resolution: flapping.Resolution | None = None
+    reopened_at: datetime | None = None
 
 
 class AlertOutcome(BaseModel):
     incident: str | None
     created: bool
+    reopened: bool = False  # a trigger within [alerts].reopen_window of an auto-resolution
 
 
 @workflow.defn(name=names.ALERT_WORKFLOW)
@@ -59,6 +66,9 @@ class AlertWorkflow:
         self._pending: list[AlertEvent] = list(start.pending)
         self._draining = False
         self._lock = asyncio.Lock()
+        # the incident's resolution, as last heard (flapping: reopen or open anew)
+        self._resolution: flapping.Resolution | None = start.resolution
+        self._reopened_at: datetime | None = start.reopened_at
 
     @workflow.run
     async def run(self, start: AlertStart) -> None:
@@ -79,6 +89,8 @@ class AlertWorkflow:
                     "incident": self._incident,
                     "handled": self._handled,
                     "pending": self._pending if self._incident is not None else [],
+                    "resolution": self._resolution,
+                    "reopened_at": self._reopened_at,
                 }
             )
         )
@@ -94,10 +106,10 @@ class AlertWorkflow:
     async def alert(self, *payloads: object) -> AlertOutcome:
         event = _decode(AlertEvent, payloads)  # the validator has accepted it
         event = event.model_copy(update={"details": bounds.bounded(event.details)})
-        if self._draining and self._incident is not None:
+        if self._may_keep_for_next_run(event):
             return self._keep_for_next_run(event)
         async with self._lock:  # one trigger at a time opens the incident; the rest attach
-            if self._draining and self._incident is not None:
+            if self._may_keep_for_next_run(event):
                 return self._keep_for_next_run(event)
             try:
                 await self._pass_on_pending()
@@ -106,10 +118,13 @@ class AlertWorkflow:
                         return AlertOutcome(incident=None, created=False)
                     self._incident = await self._open_incident(event)
                     return AlertOutcome(incident=self._incident, created=True)
-                incident = workflow.get_external_workflow_handle(
-                    names.incident_workflow_id(self._incident)
-                )
-                await incident.signal(IncidentWorkflow.alert, event)
+                if (
+                    event.action == "trigger"
+                    and self._resolution is not None
+                    and workflow.patched(FLAPPING_PATCH)
+                ):
+                    return await self._after_resolution(event, self._resolution)
+                await self._pass_on(event)
                 return AlertOutcome(incident=self._incident, created=False)
             finally:
                 self._handled += 1
@@ -138,6 +153,66 @@ class AlertWorkflow:
         if event.number == self._incident:
             self._incident = None
 
+    @workflow.signal(
+        name=flapping.RESOLUTION_SIGNAL,
+        description="The incident this alert opened was resolved or reopened (flapping).",
+    )
+    @messages.raw_payload(None)
+    def incident_resolution(self, *payloads: object) -> None:
+        try:
+            news = _decode(flapping.Resolution, payloads)
+        except ApplicationError as rejection:  # only incidents send it: nothing to record
+            workflow.logger.warning("signal rejected", extra={"error": rejection.message})
+            return
+        if news.number != self._incident:
+            return
+        if news.resolved and self._reopened_at is not None and news.at <= self._reopened_at:
+            return  # the resolution this router has already reopened
+        self._resolution = news if news.resolved else None
+
+    def _expect_auto_resolution(self) -> None:
+        # The incident's own news follows; a trigger right behind the resolve must not wait
+        # for it, or it would attach to the incident it meant to reopen.
+        if self._policy.alerts.auto_resolve and self._resolution is None and self._incident:
+            now = workflow.now()
+            self._resolution = flapping.Resolution(
+                number=self._incident, resolved=True, auto=True, at=now
+            )
+
+    async def _after_resolution(
+        self, event: AlertEvent, resolution: flapping.Resolution
+    ) -> AlertOutcome:
+        window = self._policy.alerts.reopen_window
+        decision = flapping.after_resolution(resolution, workflow.now(), window_seconds(window))
+        self._resolution = None
+        if decision == flapping.Flap.OPEN_NEW:
+            self._incident = await self._open_incident(event)
+            return AlertOutcome(incident=self._incident, created=True)
+        assert self._incident is not None
+        incident = workflow.get_external_workflow_handle(names.incident_workflow_id(self._incident))
+        reopen = ReopenRequest(
+            actor=event.source[:128],
+            reason=f"alert {event.dedup_key} fired again within {window} of its auto-resolution",
+            request_id=f"{workflow.info().workflow_id}/reopen/{self._handled}"[-200:],
+        )
+        await incident.signal(Action.REOPEN.value, reopen)
+        self._reopened_at = workflow.now()
+        await incident.signal(IncidentWorkflow.alert, event)
+        return AlertOutcome(incident=self._incident, created=False, reopened=True)
+
+    async def _pass_on(self, event: AlertEvent) -> None:
+        assert self._incident is not None
+        incident = workflow.get_external_workflow_handle(names.incident_workflow_id(self._incident))
+        await incident.signal(IncidentWorkflow.alert, event)
+        if event.action == "resolve":
+            self._expect_auto_resolution()
+
+    def _may_keep_for_next_run(self, event: AlertEvent) -> bool:
+        """While draining, a repeat waits in state; a trigger after a resolution does not (it
+        reopens or opens anew, which the next run could not answer for)."""
+        flaps = event.action == "trigger" and self._resolution is not None
+        return self._draining and self._incident is not None and not flaps
+
     def _keep_for_next_run(self, event: AlertEvent) -> AlertOutcome:
         self._pending.append(event)
         self._handled += 1
@@ -146,10 +221,7 @@ class AlertWorkflow:
     async def _pass_on_pending(self) -> None:
         """Repeats acknowledged while the previous run drained reach the incident first."""
         while self._pending and self._incident is not None:
-            incident = workflow.get_external_workflow_handle(
-                names.incident_workflow_id(self._incident)
-            )
-            await incident.signal(IncidentWorkflow.alert, self._pending[0])
+            await self._pass_on(self._pending[0])
             del self._pending[0]
         self._pending.clear()  # an incident that closed meanwhile takes no more repeats
 
@@ -159,19 +231,12 @@ class AlertWorkflow:
             start_to_close_timeout=timedelta(seconds=10),
             result_type=str,
         )
-        impact, urgency = self._policy.alerts.severity[event.severity]
-        create = IncidentCreate(
-            short_description=event.summary[:160],
-            description=f"{event.summary}\n\nAlert {event.dedup_key} from {event.source}",
-            impact=impact,
-            urgency=urgency,
-            service=event.service,
-            channel=Channel.MONITORING,
-        )
+        create = alert_intake.create_for(event, self._policy)
         state = lifecycle.open_incident(
             number, create, event.source, event.source, self._policy, workflow.now()
         )
         state.alert = alert_info(event)
+        alert_intake.enrich(state, event, workflow.now())
         await workflow.start_child_workflow(
             IncidentWorkflow.run,
             state,

@@ -23,7 +23,16 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain import effects, lifecycle, messages, names, presentation, relations, timers
+    from domain import (
+        effects,
+        flapping,
+        lifecycle,
+        messages,
+        names,
+        presentation,
+        relations,
+        timers,
+    )
     from domain.models import (
         Action,
         ActionRequest,
@@ -336,8 +345,15 @@ class IncidentWorkflow:
             self._count(entry)
             for effect in effects.effects_for(state, entry, seq):
                 self._launch(effect)
+            self._tell_alert_router(entry)
         for effect in effects.once_effects(state):
             self._launch(effect)
+
+    def _tell_alert_router(self, entry: TimelineEntry) -> None:
+        news = flapping.router_news(self.state, entry)
+        # Patched: an incident resolved before its router listened replays without the signal.
+        if news is not None and workflow.patched(flapping.ROUTER_NEWS_PATCH):
+            self._launch(news)
 
     def _count(self, entry: TimelineEntry) -> None:
         counter = presentation.COUNTED_KINDS.get(entry.kind)

@@ -16,9 +16,18 @@ from workflows.alerts import AlertOutcome, AlertStart, AlertWorkflow
 
 
 async def receive_alert(services: Services, event: AlertEvent) -> AlertOutcome:
+    """POST /alerts: an alert with no open incident to acknowledge or resolve is a 404."""
     if event.action == "trigger" and event.severity not in services.policy.alerts.severity:
         known = ", ".join(services.policy.alerts.severity)
         raise Unprocessable("severity", f"unknown severity '{event.severity}' (known: {known})")
+    outcome = await route_alert(services, event)
+    if outcome.incident is None:
+        raise NotFound(f"no open incident for alert {event.source}:{event.dedup_key}")
+    return outcome
+
+
+async def route_alert(services: Services, event: AlertEvent) -> AlertOutcome:
+    """Every door's alert (POST /alerts, Alertmanager, Grafana, PagerDuty) to its router."""
     # Large details go to the record store first; the workflows carry only their reference.
     details = await keep_large(services.store.database, event.details)
     event = event.model_copy(update={"details": details})
@@ -33,11 +42,9 @@ async def receive_alert(services: Services, event: AlertEvent) -> AlertOutcome:
         id=alert_workflow_id(event.source, event.dedup_key),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         task_queue=services.settings.task_queue,
-        static_summary=f"alert {event.source}:{event.dedup_key}",
+        static_summary=f"alert {event.source}:{event.dedup_key}"[:400],
     )
     outcome: AlertOutcome = await services.client.execute_update_with_start_workflow(
         ALERT_UPDATE, event, start_workflow_operation=start, result_type=AlertOutcome
     )
-    if outcome.incident is None:
-        raise NotFound(f"no open incident for alert {event.source}:{event.dedup_key}")
     return outcome

@@ -33,6 +33,8 @@ KEDB = frozenset({"sam", "morgan", "root"})  # agent, manager, admin
 MANAGERS = frozenset({"morgan", "root"})
 AUTOMATION = frozenset({"monitoring", "root"})
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+# Authenticated by an integration key in the body (PagerDuty's routing_key), not a bearer token.
+KEYED = {("POST", "/v2/enqueue")}
 
 # Who gets past the role check (CONTRACT section 7). Requesters act on their own incidents only;
 # the incident used here is alice's. A survey is answered by the incident's caller alone.
@@ -61,6 +63,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/incidents/{number}/undeclare-major"): MANAGERS,
     ("POST", "/incidents/{number}/status-update"): WORKERS,
     ("POST", "/alerts"): AUTOMATION,
+    ("POST", "/integrations/alertmanager"): AUTOMATION,
     ("POST", "/vendors/{vendor}/webhook"): AUTOMATION,
     ("GET", "/known-errors"): KEDB,
     ("POST", "/known-errors"): KEDB,
@@ -188,7 +191,7 @@ async def test_every_endpoint_has_an_access_rule(stack: Stack) -> None:
     secured = {
         (method, path) for method, path, operation in api.operations() if operation.get("security")
     }
-    assert documented - secured == PUBLIC, "an endpoint without a bearer token requirement"
+    assert documented - secured == PUBLIC | KEYED, "an endpoint without a bearer token requirement"
     assert secured == set(ALLOWED), "each endpoint needs a row in ALLOWED"
     assert documented == set(permissions.TABLE), "each endpoint needs a row in api/permissions.py"
     assert {endpoint for endpoint, rule in permissions.TABLE.items() if rule.public} == PUBLIC
@@ -227,7 +230,7 @@ async def test_no_token_or_a_bad_token_is_401_everywhere(stack: Stack) -> None:
     ]
     tried = 0
     for method, path, operation in api.operations():
-        if (method, path) in PUBLIC:
+        if (method, path) in PUBLIC | KEYED:
             continue
         for headers in bad_headers:
             response = await stack.http.request(
@@ -243,7 +246,7 @@ async def test_no_token_or_a_bad_token_is_401_everywhere(stack: Stack) -> None:
 async def test_each_role_gets_exactly_what_it_is_allowed(stack: Stack, who: str) -> None:
     api = await api_for(stack)
     for method, path, operation in api.operations():
-        if (method, path) in PUBLIC:
+        if (method, path) in PUBLIC | KEYED:
             continue
         response = await as_(stack, who, api.request(method, path, operation))
         if who in ALLOWED[(method, path)]:
@@ -289,6 +292,18 @@ async def test_allowed_actions_are_the_readers(stack: Stack) -> None:
     agents = (await stack.ok("GET", path, "sam"))["allowed_actions"]
     assert {"assign", "comment", "escalate"} <= set(agents) and "undeclare_major" not in agents
     assert "undeclare_major" in (await stack.ok("GET", path, "morgan"))["allowed_actions"]
+
+
+@pytest.mark.parametrize("who", ROLES)
+async def test_a_bearer_token_never_stands_in_for_an_integration_key(
+    stack: Stack, who: str
+) -> None:
+    api = await api_for(stack)
+    for method, path, operation in api.operations():
+        if (method, path) in KEYED:
+            response = await as_(stack, who, api.request(method, path, operation))
+            assert response.status_code == 400, (method, path, response.text)
+            assert response.json()["status"] == "invalid event"  # never 401/403, never 202
 
 
 async def test_public_endpoints_need_no_token(stack: Stack) -> None:

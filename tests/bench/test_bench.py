@@ -13,7 +13,7 @@ import pytest
 
 from core.settings import PROJECT_DIR
 
-SMOKE = ["--n", "20", "--concurrency", "4", "--rss-n", "50"]
+SMOKE = ["--n", "20", "--concurrency", "4", "--rss-n", "50", "--storm-keys", "10"]
 TIMEOUT_S = 120
 
 
@@ -59,6 +59,8 @@ def test_bench_writes_every_section(tmp_path: Path) -> None:
     lifecycle = results["lifecycle"]
     assert isinstance(lifecycle["events"], int) and lifecycle["events"] > 0
     assert sum(lifecycle["by_activity"].values()) > 0
+    storm = results["alert_storm"]
+    assert storm["incidents"] == 10 and storm["occurrences"] == storm["accepted_triggers"] == 50
     [rss] = results["rss"]
     assert rss["open_incidents"] == 50
     assert_positive(rss, "rss_before_kib", "rss_after_kib", "kib_per_incident")
