@@ -69,6 +69,7 @@ class ResolutionCode(StrEnum):
     DUPLICATE = "duplicate"
     NO_FAULT_FOUND = "no_fault_found"
     AUTO_RESOLVED = "auto_resolved"
+    NO_RESPONSE = "no_response"  # the caller did not answer the reminders (contract 13)
 
 
 class CloseCode(StrEnum):
@@ -338,6 +339,10 @@ class IncidentFields(BaseModel):
     problem_id: str | None = None
     survey_score: int | None = None
     survey_comment: str | None = None
+    # Chasing the caller while pending on them: reminders sent since `caller_chase_since`
+    # (the start of that wait). Defaults keep older histories replaying.
+    caller_reminders: int = 0
+    caller_chase_since: datetime | None = None
     version: int = 0
 
 

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from domain import effects, lifecycle, messages, names, presentation, relations, timers
+    from domain.attachments import AttachmentAdded, attachment_added
     from domain.models import (
         Action,
         ActionRequest,
@@ -266,6 +267,14 @@ class IncidentWorkflow:
     @messages.raw_payload(None)
     def alert(self, *payloads: object) -> None:
         self._on_event(names.ALERT_SIGNAL, payloads, relations.AlertEvent, relations.alert_received)
+
+    @workflow.signal(
+        name=names.ATTACHMENT_ADDED_SIGNAL,
+        description="A file was attached (stored outside the workflow): name, size, type, sha256.",
+    )
+    @messages.raw_payload(None)
+    def attachment_added(self, *payloads: object) -> None:
+        self._on_event(names.ATTACHMENT_ADDED_SIGNAL, payloads, AttachmentAdded, attachment_added)
 
     def _on_event(
         self,
