@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from functools import partial
 
 import httpx
 import structlog
@@ -21,7 +22,7 @@ from core.metrics import worker_runtime
 from core.settings import Settings, get_settings, load_policy
 from core.temporal_client import connect
 from domain.policy import Policy
-from recordstore import RecordStore
+from recordstore import RecordStore, mail
 from workflows.alerts import AlertWorkflow
 from workflows.incident import IncidentWorkflow
 
@@ -41,13 +42,20 @@ def build_worker(
     store: RecordStore,
     policy: Policy | None = None,
     http: httpx.AsyncClient | None = None,
+    reply_to: str | None = None,
 ) -> Worker:
     """`policy` is the full policy file (with notification channels and vendors)."""
     policy = policy or Policy()
     http = http or httpx.AsyncClient()
     records = RecordActivities(store)
     known_errors = KnownErrorActivities(store)
-    notifications = NotificationActivities(policy, http, SHIPPED_TEMPLATES)
+    notifications = NotificationActivities(
+        policy,
+        http,
+        SHIPPED_TEMPLATES,
+        reply_to=reply_to,
+        sent_mail=partial(mail.remember_sent, store.database),
+    )
     vendors = VendorActivities(policy, http, store)
     bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
     return Worker(
@@ -81,7 +89,14 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with httpx.AsyncClient() as http:
-        worker = build_worker(client, settings.task_queue, store, load_policy(settings), http)
+        worker = build_worker(
+            client,
+            settings.task_queue,
+            store,
+            load_policy(settings),
+            http,
+            reply_to=settings.service_desk_address,
+        )
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
         )
