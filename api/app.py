@@ -17,7 +17,16 @@ from api import errors, permissions
 from api.auth import TokenBook
 from api.intake import RequestIntake
 from api.oidc import OidcVerifier
-from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
+from api.routes import (
+    alerts,
+    attachments,
+    health,
+    incidents,
+    known_errors,
+    problems,
+    reports,
+    vendors,
+)
 from api.service.context import Services
 from core.logconfig import configure_logging
 from core.settings import Settings, get_settings, load_directory, load_policy
@@ -63,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(incidents.router)
+    app.include_router(attachments.router)
     app.include_router(alerts.router)
     app.include_router(health.router)
     app.include_router(known_errors.router)

@@ -182,6 +182,14 @@ def _remind_review(state: IncidentState, event: DueEvent) -> None:
     lifecycle.record(state, event.at, "system", REVIEW_DUE, details=lifecycle.notice([manager]))
 
 
+def _remind_caller(state: IncidentState, event: DueEvent) -> None:
+    chase.remind(state, event.at)
+
+
+def _resolve_unanswered(state: IncidentState, event: DueEvent) -> None:
+    chase.resolve_unanswered(state, event.at)
+
+
 def _clock_details(clock: SlaClock, event: DueEvent) -> dict[str, Any]:
     return {"clock": clock.name, "fraction": event.fraction, "target_seconds": clock.target_seconds}
 
@@ -193,6 +201,6 @@ FIRE = {
     AUTO_CLOSE: _auto_close_now,
     MAJOR_UPDATE: _send_major_update,
     REVIEW_DUE: _remind_review,
-    CALLER_REMINDER: lambda state, event: chase.remind(state, event.at),
-    NO_RESPONSE: lambda state, event: chase.resolve_unanswered(state, event.at),
+    CALLER_REMINDER: _remind_caller,
+    NO_RESPONSE: _resolve_unanswered,
 }
