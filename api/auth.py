@@ -58,6 +58,10 @@ class TokenBook:
                 raise TokenFileError(f"{path}: {holder} and {principal.name} share a token")
         return cls(principals)
 
+    def roles_of(self, name: str) -> frozenset[Role]:
+        """The roles the tokens file gives `name` (for mail, which comes without a token)."""
+        return frozenset(role for p in self._principals if p.name == name for role in p.roles)
+
     def authenticate(self, token: str) -> Principal | None:
         """Compare against every token, in constant time each, so timing tells nothing."""
         found = None

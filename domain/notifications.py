@@ -81,7 +81,10 @@ def deliveries_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list
 
 
 def address_of(notifications: NotificationPolicy, name: str) -> str:
-    return notifications.addresses.get(name) or f"{name}@{notifications.email_domain}"
+    if name in notifications.addresses:
+        return notifications.addresses[name]
+    # A caller known only by address (mail from an unknown sender, [email].unknown_senders)
+    return name if "@" in name else f"{name}@{notifications.email_domain}"
 
 
 # --- the rules ----------------------------------------------------------------------------
