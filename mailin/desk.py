@@ -110,7 +110,7 @@ class MailDesk:
     async def _apply_one(self, stored: StoredMail) -> Outcome | None:
         bound = log.bind(message_id=stored.message_id, sender=stored.sender)
         try:
-            outcome = await self.apply(parse(stored.raw, stored.sender))
+            outcome = await self.apply(parse(stored.raw))
         except TRANSIENT as error:
             bound.warning("inbound mail waits: will retry", error=repr(error))
             return None

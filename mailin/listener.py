@@ -27,6 +27,8 @@ class InboundHandler:
         if len(raw) > self.max_bytes:  # aiosmtpd refuses most of these while they arrive
             log.warning("mail refused: too large", bytes=len(raw), peer=str(session.peer))
             return f"552 5.3.4 Message too big: the limit is {self.max_bytes} bytes"
+        # As a delivering MTA does: the envelope sender stays with the message (bounces: <>).
+        raw = f"Return-Path: <{envelope.mail_from or ''}>\r\n".encode() + raw
         try:
             new = await self.desk.take(raw, envelope.mail_from)
         except TRANSIENT as error:

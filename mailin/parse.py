@@ -83,8 +83,18 @@ def sender_of(message: EmailMessage, envelope_from: str | None = None) -> str:
     return (address or envelope_from or "").strip().lower()
 
 
+def return_path(message: EmailMessage) -> str | None:
+    """The envelope sender the delivering server recorded (`Return-Path: <>` for a bounce);
+    None when there is no such header."""
+    if "Return-Path" not in message:
+        return None
+    return str(message["Return-Path"]).strip().strip("<>").strip().lower()
+
+
 def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
     message = read_message(raw)
+    if envelope_from is None:
+        envelope_from = return_path(message)
     return InboundMail(
         message_id=message_id_of(message, raw),
         sender=sender_of(message, envelope_from),
