@@ -153,10 +153,14 @@ def html_to_text(html: str) -> str:
 
 
 def reply_text(text: str) -> str:
+    """The library strips quoted history under an "On ... wrote:" line and signatures; a
+    trailing block of bare `>` lines (a client that quotes without a header) goes too."""
     replies = _reply_parser.read(text=text).replies
-    if not replies:
-        return text.strip()
-    return (replies[0].body or replies[0].content or "").strip()
+    found = (replies[0].body or replies[0].content or "") if replies else text
+    lines = found.strip().splitlines()
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">")):
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 def attachments_of(message: EmailMessage) -> list[Attachment]:

@@ -1,0 +1,99 @@
+"""Outbound mail threads and inbound replies find their incident (issue 15): the real
+notification adapter sends to an aiosmtpd sink, the client's reply goes back through smtplib
+into the listener by In-Reply-To alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email.message import EmailMessage
+from functools import partial
+from pathlib import Path
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from temporalio.testing import ActivityEnvironment
+
+from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities, thread_id
+from domain.notifications import Delivery
+from recordstore import mail
+from tests.activities.test_notification_adapters import SENDER, Inbox, channels_policy
+from tests.mailin.support import listener, mail_settings, message, outcome, send
+from tests.support.apistack import Stack, free_port
+
+DESK_ADDRESS = "servicedesk@corp.example"
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def pend_delivery(number: str) -> Delivery:
+    return Delivery(
+        key=f"{number}/3/mail/alice@corp.example",
+        number=number,
+        event="pend",
+        role="caller",
+        recipient="alice",
+        channel="mail",
+        address="alice@corp.example",
+        context={"number": number, "short_description": "Laptop fan noise", "details": {}},
+    )
+
+
+async def test_a_reply_to_our_mail_threads_back_by_in_reply_to(
+    stack: Stack, tmp_path: Path, sink: tuple[Inbox, int]
+) -> None:
+    inbox, port = sink
+    created = await stack.ok(
+        "POST", "/incidents", who="alice", status=201, json={"short_description": "Fan noise"}
+    )
+    number = created["number"]
+    policy = channels_policy("http://127.0.0.1:9/hook", port)
+    async with httpx.AsyncClient() as http:
+        activities = NotificationActivities(
+            policy,
+            http,
+            SHIPPED_TEMPLATES,
+            reply_to=DESK_ADDRESS,
+            sent_mail=partial(mail.remember_sent, stack.store.database),
+        )
+        await ActivityEnvironment().run(activities.send_notification, pend_delivery(number))
+
+    (sent,) = inbox.messages
+    assert sent["Subject"].startswith(f"[{number}] ")
+    assert sent["Reply-To"] == DESK_ADDRESS
+    assert sent["In-Reply-To"] == sent["References"] == thread_id(number, SENDER)
+    assert sent["Message-ID"] and sent["Message-ID"] != sent["In-Reply-To"]
+    assert "POST /incidents" not in sent.get_content()
+
+    settings = mail_settings(stack, tmp_path, '[notifications]\nemail_domain = "corp.example"\n')
+    async with listener(settings):
+        reply = message(
+            "alice@corp.example",
+            "Re: On hold",  # a client that dropped the token: In-Reply-To still finds it
+            "It is the Dell one.\n\n> Which laptop?",
+            headers={
+                "In-Reply-To": sent["Message-ID"],
+                "References": f"{sent['References']} {sent['Message-ID']}",
+            },
+        )
+        await send(settings.smtp_port, reply)
+        assert (await outcome(stack, reply["Message-ID"]))[:2] == ("applied", number)
+
+        echo = EmailMessage()  # our own message, delivered back to us by a forwarding rule
+        for header in ("From", "To", "Subject", "Message-ID"):
+            echo[header] = sent[header]
+        echo.set_content("loop")
+        await send(settings.smtp_port, echo)
+        status, _, note = await outcome(stack, sent["Message-ID"])
+        assert (status, note) == ("ignored", "a message incidentflow sent itself")
+
+    timeline = await stack.ok("GET", f"/incidents/{number}/timeline")
+    comments = [(e["actor"], e["details"]["text"]) for e in timeline if e["kind"] == "comment"]
+    assert comments == [("alice", "It is the Dell one.")]
