@@ -2,9 +2,9 @@
 
 Children run in their own process groups, so a terminal Ctrl-C reaches only this process,
 which then stops them in order: API, mail listener, worker, dev server. Should this process
-die without that chance (SIGKILL, a closed terminal), the kernel ends the children too (PR_SET_PDEATHSIG), so
-no orphan holds the ports for the next `make run`; and every port is checked before anything
-starts, so a clash is named rather than found in a child's log.
+die without that chance (SIGKILL, a closed terminal), the kernel ends the children too
+(PR_SET_PDEATHSIG), so no orphan holds the ports for the next `make run`; and every port is
+checked before anything starts, so a clash is named rather than found in a child's log.
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ def reply_text(text: str) -> str:
 
 
 def attachments_of(message: EmailMessage) -> list[Attachment]:
-    found = []
+    found: list[Attachment] = []
     for part in message.iter_attachments():
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
