@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 
 from core.logconfig import configure_logging
@@ -22,6 +23,7 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's every SMTP command
     asyncio.run(serve(settings))
 
 

@@ -116,7 +116,11 @@ class MailDesk:
             return None
         except (Refused, ValueError) as error:
             outcome = rejected(str(error))
-        except Exception:  # a bug must not stop the mail behind it; the row keeps the message
+        except Exception as error:
+            if str(error).startswith("Failed client connect"):  # the lazy Temporal client
+                bound.warning("inbound mail waits: Temporal unreachable", error=str(error))
+                return None
+            # A bug must not stop the mail behind it; the row keeps the message itself.
             bound.exception("inbound mail failed")
             outcome = rejected("internal error while applying; see the mail listener's log")
         bound.info(
