@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -247,3 +248,16 @@ async def test_a_mail_taken_before_a_crash_is_applied_once_after_the_restart(
     assert [i["number"] for i in mine["items"]].count(number) == 1
     same = [i for i in mine["items"] if i["short_description"] == "Keyboard missing keys"]
     assert len(same) == 1
+
+
+async def test_a_sender_over_the_rate_limit_is_dropped_with_a_log_line(
+    stack: Stack, tmp_path: Path
+) -> None:
+    settings = mail_settings(stack, tmp_path, "[email]\nsender_rate_per_hour = 2\n")
+    async with listener(settings):
+        sent, sender = [], f"storm-{uuid.uuid4().hex[:8]}@example.com"
+        for n in range(3):
+            found = message(sender, f"Storm {n}", "again")
+            await send(settings.smtp_port, found)
+            sent.append((await outcome(stack, found["Message-ID"]))[0])
+    assert sent == ["applied", "applied", "rejected"]
