@@ -363,6 +363,9 @@ class IncidentState(IncidentFields):
     recorded_timeline: int = 0
     dispatched_timeline: int = 0
     bridge_requested: bool = False
+    # Set by the workflow for incidents started before a caller's public comment told the
+    # assignee (workflow.patched), so their histories replay with the notifications they had.
+    caller_comments_silent: bool = False
 
 
 class TimelineWindow(BaseModel):

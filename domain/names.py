@@ -41,6 +41,10 @@ VENDOR_UPDATE_SIGNAL = "vendor_update"
 ALERT_SIGNAL = "alert"
 ATTACHMENT_ADDED_SIGNAL = "attachment_added"
 
+# --- incident workflow: patches (workflow.patched ids; never reuse one) -------------------
+
+CALLER_COMMENTS_NOTIFY_PATCH = "caller-comments-notify-assignee"
+
 # --- alert router workflow ----------------------------------------------------------------
 
 ALERT_UPDATE = "alert"

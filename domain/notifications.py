@@ -133,6 +133,8 @@ def _tells_caller(state: IncidentState, entry: TimelineEntry) -> bool:
 
 def _caller_spoke(state: IncidentState, entry: TimelineEntry) -> bool:
     """A public comment by the caller (an e-mail reply, "Any news?") reaches who works it."""
+    if state.caller_comments_silent:  # an incident started before this rule existed
+        return False
     public = entry.details.get("visibility") == Visibility.PUBLIC
     return entry.kind == "comment" and public and entry.actor == state.caller
 

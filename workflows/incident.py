@@ -96,6 +96,8 @@ class IncidentWorkflow:
     @workflow.init
     def __init__(self, state: IncidentState) -> None:
         self.state = state
+        # Histories from before a caller's comment told the assignee keep their commands.
+        state.caller_comments_silent = not workflow.patched(names.CALLER_COMMENTS_NOTIFY_PATCH)
         self._published: dict[str, Any] = {}
         self._effects_running = 0
         self._due_cache: tuple[int, timers.DueEvent | None] | None = None

@@ -4,6 +4,7 @@ into the listener by In-Reply-To alone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from email.message import EmailMessage
 from functools import partial
@@ -12,14 +13,17 @@ from pathlib import Path
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities, thread_id
 from domain.notifications import Delivery
-from recordstore import mail
+from domain.policy import NotificationChannel, NotificationPolicy, Policy
+from recordstore import RecordStore, mail
 from tests.activities.test_notification_adapters import SENDER, Inbox, channels_policy
 from tests.mailin.support import listener, mail_settings, message, outcome, send
 from tests.support.apistack import Stack, free_port
+from tests.support.factories import act, new_incident, start
+from worker import build_worker
 
 DESK_ADDRESS = "servicedesk@corp.example"
 
@@ -97,3 +101,35 @@ async def test_a_reply_to_our_mail_threads_back_by_in_reply_to(
     timeline = await stack.ok("GET", f"/incidents/{number}/timeline")
     comments = [(e["actor"], e["details"]["text"]) for e in timeline if e["kind"] == "comment"]
     assert comments == [("alice", "It is the Dell one.")]
+
+
+async def test_a_callers_public_comment_reaches_the_assignee_by_mail(
+    time_env: WorkflowEnvironment, task_queue: str, store: RecordStore, sink: tuple[Inbox, int]
+) -> None:
+    inbox, port = sink
+    policy = Policy(
+        notifications=NotificationPolicy(
+            email_domain="corp.example",
+            routes={"assignee": ("mail",), "group": ("mail",)},
+            channels={
+                "mail": NotificationChannel(
+                    type="email", host="127.0.0.1", port=port, sender=SENDER
+                )
+            },
+        )
+    )
+    now = await time_env.get_current_time()
+    async with build_worker(time_env.client, task_queue, store, policy):
+        handle = await start(time_env.client, task_queue, new_incident(policy=policy, now=now))
+        await act(handle, "assign", group="service-desk", assignee="sam")
+        await act(handle, "comment", text="Any news?", visibility="public", actor="alice")
+        for _ in range(100):
+            if len(inbox.messages) >= 2:
+                break
+            await asyncio.sleep(0.1)
+    subjects = [(m["To"], m["Subject"]) for m in inbox.messages]
+    number = handle.id.removeprefix("incident-")
+    assert (
+        "sam@corp.example",
+        f"[{number}] New comment from alice: Mail is down",
+    ) in subjects
