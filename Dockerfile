@@ -18,11 +18,12 @@ COPY workflows/ workflows/
 COPY activities/ activities/
 COPY api/ api/
 COPY recordstore/ recordstore/
+COPY mailin/ mailin/
 COPY policy/ policy/
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent incidentflow \
-    && mkdir -p /var/lib/incidentflow \
-    && chown incidentflow /var/lib/incidentflow
+    && mkdir -p /var/lib/incidentflow/attachments \
+    && chown -R incidentflow /var/lib/incidentflow
 
 # Explicit paths: core/settings.py's defaults are relative to the source tree.
 ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
@@ -30,5 +31,5 @@ ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
     INCIDENTFLOW_TOKENS_FILE=/etc/incidentflow/tokens.toml
 
 USER incidentflow
-EXPOSE 8000
+EXPOSE 8000 2525
 CMD ["python", "-m", "api"]

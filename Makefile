@@ -29,7 +29,7 @@ test-fast: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain workflows api
+	$(BIN)/mypy domain workflows api mailin
 
 # Its own dev server, worker and API on free ports: one table, and bench-results.json.
 bench: venv

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from functools import partial
 
 import httpx
 import structlog
@@ -22,7 +23,7 @@ from core.settings import Settings, get_settings, load_directory, load_policy
 from core.temporal_client import connect
 from domain.directory import Directory
 from domain.policy import Policy
-from recordstore import RecordStore
+from recordstore import RecordStore, mail
 from workflows.alerts import AlertWorkflow
 from workflows.incident import IncidentWorkflow
 
@@ -43,6 +44,7 @@ def build_worker(
     policy: Policy | None = None,
     http: httpx.AsyncClient | None = None,
     directory: Directory | None = None,
+    reply_to: str | None = None,
 ) -> Worker:
     """`policy` is the full policy file (with notification channels and vendors); `directory`
     gives recipients their addresses."""
@@ -50,7 +52,14 @@ def build_worker(
     http = http or httpx.AsyncClient()
     records = RecordActivities(store)
     known_errors = KnownErrorActivities(store)
-    notifications = NotificationActivities(policy, http, SHIPPED_TEMPLATES, directory)
+    notifications = NotificationActivities(
+        policy,
+        http,
+        SHIPPED_TEMPLATES,
+        directory,
+        reply_to=reply_to,
+        sent_mail=partial(mail.remember_sent, store.database),
+    )
     vendors = VendorActivities(policy, http, store)
     bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
     return Worker(
@@ -86,7 +95,15 @@ async def serve(settings: Settings) -> None:
     async with httpx.AsyncClient() as http:
         policy = load_policy(settings)
         directory = load_directory(settings, policy)
-        worker = build_worker(client, settings.task_queue, store, policy, http, directory)
+        worker = build_worker(
+            client,
+            settings.task_queue,
+            store,
+            policy,
+            http,
+            directory,
+            reply_to=settings.service_desk_address,
+        )
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
         )

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import structlog
@@ -42,6 +42,12 @@ NOTIFICATION_REJECTED = "NotificationRejected"  # final: the receiver refused th
 NOTIFICATION_UNAVAILABLE = "NotificationUnavailable"  # retried: the receiver is down or busy
 
 
+class SentMail(Protocol):
+    """Where the Message-IDs we send are kept, so replies find their incident."""
+
+    async def __call__(self, message_id: str, number: str) -> None: ...
+
+
 class NotificationActivities:
     def __init__(
         self,
@@ -49,10 +55,15 @@ class NotificationActivities:
         http: httpx.AsyncClient,
         templates_dir: Path,
         directory: Directory | None = None,
+        *,
+        reply_to: str | None = None,
+        sent_mail: SentMail | None = None,
     ) -> None:
         self._channels = policy.notifications.channels
         self._directory = directory or Directory()
         self._http = http
+        self._reply_to = reply_to or policy.email.service_desk_address
+        self._sent_mail = sent_mail
         override = policy.notifications.templates_dir
         # An override directory need not hold every template: the shipped ones fill the gaps.
         self._template_dirs = [Path(override), templates_dir] if override else [templates_dir]
@@ -78,7 +89,11 @@ class NotificationActivities:
         if channel.type == "webhook":
             await self._post(delivery.channel, channel, delivery, subject, body)
         else:
-            await send_mail(channel, compose_mail(channel, delivery, subject, body))
+            message = compose_mail(channel, delivery, subject, body, reply_to=self._reply_to)
+            await send_mail(channel, message)
+            if self._sent_mail is not None:
+                for sent in (message["Message-ID"], thread_id(delivery.number, channel.sender)):
+                    await self._sent_mail(sent, delivery.number)
         logger.info("notification sent", timeline_event=delivery.event, to=delivery.recipient)
 
     async def _post(
@@ -218,14 +233,28 @@ def retry_after(headers: Mapping[str, str]) -> timedelta | None:
 
 
 def compose_mail(
-    channel: NotificationChannel, delivery: Delivery, subject: str, body: str
+    channel: NotificationChannel,
+    delivery: Delivery,
+    subject: str,
+    body: str,
+    *,
+    reply_to: str | None = None,
 ) -> EmailMessage:
+    """Every mail threads: its own Message-ID, In-Reply-To and References to the incident's
+    thread, the `[INC...]` token in the subject, and Reply-To the service desk's address."""
+    token = f"[{delivery.number}]"
     message = EmailMessage()
     message["From"] = channel.sender
     message["To"] = delivery.address
-    message["Subject"] = subject
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = subject if token in subject else f"{token} {subject}"
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id(delivery.key, channel.sender)
+    thread = thread_id(delivery.number, channel.sender)
+    message["In-Reply-To"] = thread
+    message["References"] = thread
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders stay quiet
     message["X-Incidentflow-Key"] = delivery.key
     message["X-Incidentflow-Incident"] = delivery.number
     message.set_content(body)
@@ -237,6 +266,13 @@ def message_id(key: str, sender: str) -> str:
     server had in fact accepted shows up as a duplicate of the same message."""
     domain = sender.rpartition("@")[2] or "incidentflow"
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def thread_id(number: str, sender: str) -> str:
+    """The incident's thread: every mail about it refers to this id, so mail clients group
+    them and any reply names it in References."""
+    domain = sender.rpartition("@")[2] or "incidentflow"
+    return f"<{number}.thread@{domain}>"
 
 
 async def send_mail(channel: NotificationChannel, message: EmailMessage) -> None:

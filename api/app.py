@@ -18,7 +18,16 @@ from api.auth import TokenBook
 from api.idempotency import IdempotencyKeys
 from api.intake import RequestIntake
 from api.oidc import OidcVerifier
-from api.routes import alerts, health, incidents, known_errors, problems, reports, vendors
+from api.routes import (
+    alerts,
+    attachments,
+    health,
+    incidents,
+    known_errors,
+    problems,
+    reports,
+    vendors,
+)
 from api.routes import integrations as monitoring_integrations
 from api.service.context import Services
 from core.logconfig import configure_logging
@@ -65,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(incidents.router)
+    app.include_router(attachments.router)
     app.include_router(alerts.router)
     app.include_router(monitoring_integrations.router)
     app.include_router(health.router)

@@ -71,6 +71,10 @@ class TokenBook:
             raise TokenFileError(str(error)) from None
         return cls(principals, integrations)
 
+    def roles_of(self, name: str) -> frozenset[Role]:
+        """The roles the tokens file gives `name` (for mail, which comes without a token)."""
+        return frozenset(role for p in self._principals if p.name == name for role in p.roles)
+
     def authenticate(self, token: str) -> Principal | None:
         """Compare against every token, in constant time each, so timing tells nothing."""
         found = None

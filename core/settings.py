@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     # Request bodies above this are a 413, answered before they are read whole or any token is
     # checked; field limits inside (a description, alert details) answer 422 well below it.
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # E-mail (contract 13): the inbound SMTP listener (`python -m mailin`), or an IMAP mailbox
+    # it polls instead when `imap_host` is set; the address replies go to (Reply-To), which
+    # overrides the policy's [email].service_desk_address.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=1, le=65535)
+    service_desk_address: str | None = None
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_ssl: bool = True
+    imap_user: str | None = None
+    imap_password: str | None = None
+    imap_folder: str = "INBOX"
+    imap_poll_seconds: float = Field(default=30.0, gt=0)
+    # Attachment files, content-addressed; default `<data_dir>/attachments`.
+    attachments_dir: Path | None = None
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 
@@ -66,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def resolved_tokens_file(self) -> Path:
         return self.tokens_file or self.data_dir / "tokens.toml"
+
+    @property
+    def resolved_attachments_dir(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
 
     @property
     def oidc_enabled(self) -> bool:

@@ -1,10 +1,10 @@
 """`make run`: the Temporal dev server, the worker and the API on one machine.
 
 Children run in their own process groups, so a terminal Ctrl-C reaches only this process,
-which then stops them in order: API, worker, dev server. Should this process die without that
-chance (SIGKILL, a closed terminal), the kernel ends the children too (PR_SET_PDEATHSIG), so
-no orphan holds the ports for the next `make run`; and every port is checked before anything
-starts, so a clash is named rather than found in a child's log.
+which then stops them in order: API, mail listener, worker, dev server. Should this process
+die without that chance (SIGKILL, a closed terminal), the kernel ends the children too
+(PR_SET_PDEATHSIG), so no orphan holds the ports for the next `make run`; and every port is
+checked before anything starts, so a clash is named rather than found in a child's log.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ def ports_in_use(settings: Settings) -> list[str]:
         (settings.temporal_ui_port, "Temporal UI", "INCIDENTFLOW_TEMPORAL_UI_PORT"),
         (settings.api_port, "API", "INCIDENTFLOW_API_PORT"),
         (settings.worker_metrics_port, "worker metrics", "INCIDENTFLOW_WORKER_METRICS_PORT"),
+        (settings.smtp_port, "mail listener (SMTP)", "INCIDENTFLOW_SMTP_PORT"),
     ]  # fmt: skip
     clashes = []
     for port, what, setting in wanted:
@@ -240,6 +241,7 @@ def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
     print(f"\nAPI:         {api}")
     print(f"API docs:    {api}/docs")
     print(f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}")
+    print(f"Mail in:     smtp://{settings.smtp_host}:{settings.smtp_port} (SMTP listener)")
     print(f"Policy file: {settings.policy_file}")
     print(f"Tokens file: {settings.resolved_tokens_file}")
     print(f"Directory:   {settings.resolved_directory_file} (people and groups)\n")
@@ -262,8 +264,9 @@ def start_all(settings: Settings, children: Children) -> None:
         wait_until(lambda: temporal_ready(settings), children, "Temporal dev server")
     except DevrunError as error:
         raise DevrunError(f"{error}; end of {temporal_log}:\n{log_tail(temporal_log)}") from None
-    print("starting the worker and the API", flush=True)
+    print("starting the worker, the mail listener and the API", flush=True)
     children.start("worker", [sys.executable, "-m", "worker"])
+    children.start("mail listener", [sys.executable, "-m", "mailin"])
     children.start("api", [sys.executable, "-m", "api"])
     wait_until(lambda: api_ready(settings), children, "API")
 

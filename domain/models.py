@@ -72,6 +72,7 @@ class ResolutionCode(StrEnum):
     DUPLICATE = "duplicate"
     NO_FAULT_FOUND = "no_fault_found"
     AUTO_RESOLVED = "auto_resolved"
+    NO_RESPONSE = "no_response"  # the caller did not answer the reminders (contract 13)
 
 
 class CloseCode(StrEnum):
@@ -364,6 +365,10 @@ class IncidentFields(BaseModel):
     problem_id: str | None = None
     survey_score: int | None = None
     survey_comment: str | None = None
+    # Chasing the caller while pending on them: reminders sent since `caller_chase_since`
+    # (the start of that wait). Defaults keep older histories replaying.
+    caller_reminders: int = 0
+    caller_chase_since: datetime | None = None
     version: int = 0
 
 
@@ -388,6 +393,9 @@ class IncidentState(IncidentFields):
     # earlier), 1 since. A rule that would change what an already running incident does on
     # replay applies from 1 only (see `domain.lifecycle.RULES_VERSION`).
     rules_version: int = 0
+    # Set by the workflow for incidents started before a caller's public comment told the
+    # assignee (workflow.patched), so their histories replay with the notifications they had.
+    caller_comments_silent: bool = False
 
 
 class TimelineWindow(BaseModel):

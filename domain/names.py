@@ -39,6 +39,11 @@ PARENT_RESOLVED_SIGNAL = "parent_resolved"
 PARENT_REOPENED_SIGNAL = "parent_reopened"
 VENDOR_UPDATE_SIGNAL = "vendor_update"
 ALERT_SIGNAL = "alert"
+ATTACHMENT_ADDED_SIGNAL = "attachment_added"
+
+# --- incident workflow: patches (workflow.patched ids; never reuse one) -------------------
+
+CALLER_COMMENTS_NOTIFY_PATCH = "caller-comments-notify-assignee"
 
 # --- alert router workflow ----------------------------------------------------------------
 
@@ -55,3 +60,10 @@ LOOKUP_KNOWN_ERRORS = "lookup_known_errors"
 PROPOSE_PROBLEM = "propose_problem"
 OPEN_BRIDGE = "open_bridge"
 CREATE_VENDOR_TICKET = "create_vendor_ticket"
+
+# --- inbound mail -------------------------------------------------------------------------
+
+
+def inbound_request_id(message_id: str) -> str:
+    """The request id of what an inbound mail does: the same mail is applied once."""
+    return f"mail:{message_id}"[:200]

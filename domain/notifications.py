@@ -30,7 +30,7 @@ ASSIGNEE_KINDS = frozenset(
     {"assign", "sla_warning", "sla_breach", "known_errors_suggested", "vendor_update",
      "vendor_ticket_failed"}
 )  # fmt: skip
-CALLER_KINDS = frozenset({"survey_invited", "status_update"})
+CALLER_KINDS = frozenset({"survey_invited", "status_update", "caller_reminder"})
 MAJOR_KINDS = frozenset({"declare_major", "major_update", "status_update", "undeclare_major"})
 # Entries that already told the incident manager; the automatic hierarchical escalation the
 # domain records right after them at the same instant would only repeat the message.
@@ -81,7 +81,10 @@ def deliveries_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list
 
 
 def address_of(notifications: NotificationPolicy, name: str) -> str:
-    return notifications.addresses.get(name) or f"{name}@{notifications.email_domain}"
+    if name in notifications.addresses:
+        return notifications.addresses[name]
+    # A caller known only by address (mail from an unknown sender, [email].unknown_senders)
+    return name if "@" in name else f"{name}@{notifications.email_domain}"
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -98,6 +101,10 @@ def _recipients(
         wanted.append((CALLER, state.caller))
     if _tells_assignees(entry):
         wanted += [(ASSIGNEE, state.assignee), (GROUP, state.assignment_group)]
+    elif _caller_spoke(state, entry):  # the person working it, or the group until assigned
+        wanted.append(
+            (ASSIGNEE, state.assignee) if state.assignee else (GROUP, state.assignment_group)
+        )
     if _tells_incident_manager(state.policy, entry, earlier):
         wanted.append((INCIDENT_MANAGER, contacts.incident_manager))
     if _tells_stakeholders(state.policy, entry, earlier):
@@ -122,6 +129,14 @@ def _tells_caller(state: IncidentState, entry: TimelineEntry) -> bool:
     if _status_changed(entry) or entry.kind in CALLER_KINDS:
         return True
     return entry.kind == "comment" and entry.actor != state.caller
+
+
+def _caller_spoke(state: IncidentState, entry: TimelineEntry) -> bool:
+    """A public comment by the caller (an e-mail reply, "Any news?") reaches who works it."""
+    if state.caller_comments_silent:  # an incident started before this rule existed
+        return False
+    public = entry.details.get("visibility") == Visibility.PUBLIC
+    return entry.kind == "comment" and public and entry.actor == state.caller
 
 
 def _tells_assignees(entry: TimelineEntry) -> bool:

@@ -191,6 +191,29 @@ class VendorPolicy(PolicyModel):
     timeout: str = "10s"
 
 
+class PendingPolicy(PolicyModel):
+    """Chasing a caller who does not answer (pending on awaiting_caller). Off unless
+    `remind_after` is set: incidents opened before this key existed carry no chase, so their
+    histories replay unchanged."""
+
+    remind_after: str | None = None  # a reminder to the caller after each such period
+    reminders: Annotated[int, Field(ge=0, le=20)] = 2  # then resolved with `no_response`
+    calendar: str = "business"
+
+
+class EmailPolicy(PolicyModel):
+    """Inbound and outbound mail (contract 13). Read by the mail listener, the API and the
+    worker; not part of an incident's copy of the policy."""
+
+    service_desk_address: str = "servicedesk@example.com"  # Reply-To of every mail we send
+    unknown_senders: Literal["create", "reject"] = "create"
+    reopen_on_reply: bool = True  # a reply to a resolved incident reopens it
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    max_attachment_bytes: Annotated[int, Field(ge=1)] = 3 * 1024 * 1024
+    max_attachments: Annotated[int, Field(ge=0)] = 20  # per incident
+    sender_rate_per_hour: Annotated[int, Field(ge=1)] = 30
+
+
 class EscalationPolicy(PolicyModel):
     notify_manager_at_creation: tuple[Priority, ...] = (Priority.P1, Priority.P2)
 
@@ -221,6 +244,8 @@ class Policy(PolicyModel):
     notifications: NotificationPolicy = NotificationPolicy()
     tickets: TicketsPolicy = TicketsPolicy()
     integrations: IntegrationsPolicy = IntegrationsPolicy()
+    pending: PendingPolicy = PendingPolicy()
+    email: EmailPolicy = Field(default=EmailPolicy(), exclude=True)
     # Vendor endpoints and credentials stay with the worker and the API: excluded from the
     # policy copy each incident carries in its workflow history.
     vendors: dict[str, VendorPolicy] = Field(default={}, exclude=True)
@@ -246,6 +271,9 @@ class Policy(PolicyModel):
         _check_duration(self.major.review_due, closure_calendar, "major.review_due")
         _check_duration(self.notifications.retry_for, TWENTY_FOUR_SEVEN, "notifications.retry_for")
         _check_duration(self.tickets.retry_for, TWENTY_FOUR_SEVEN, "tickets.retry_for")
+        if self.pending.remind_after is not None:
+            pending_calendar = self.calendar(self.pending.calendar, where="pending.calendar")
+            _check_duration(self.pending.remind_after, pending_calendar, "pending.remind_after")
         return self
 
     def calendar(self, name: str, where: str = "calendar") -> Calendar:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain import lifecycle
+from domain import chase, lifecycle
 from domain.calendar import add_working_seconds
 from domain.models import EscalationKind, IncidentState, SlaClock, Status
 from domain.sla import moment
@@ -21,6 +21,8 @@ BREACH = "sla_breach"
 AUTO_CLOSE = "auto_close"
 MAJOR_UPDATE = "major_update"
 REVIEW_DUE = "review_due"
+CALLER_REMINDER = chase.REMINDER
+NO_RESPONSE = chase.NO_RESPONSE
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def next_due(state: IncidentState) -> DueEvent | None:
     candidates = [
         event for clock in lifecycle.clocks(state) for event in _clock_events(state, clock)
     ]
-    for due in (_auto_close(state), _major_update(state), _review_due(state)):
+    for due in (_auto_close(state), _major_update(state), _review_due(state), _chase(state)):
         if due is not None:
             candidates.append(due)
     return min(candidates, key=lambda event: event.at, default=None)
@@ -101,6 +103,12 @@ def _major_update(state: IncidentState) -> DueEvent | None:
         return None
     interval = state.policy.seconds(state.policy.major.update_interval, "24x7")
     return DueEvent(at=since + timedelta(seconds=interval), kind=MAJOR_UPDATE)
+
+
+def _chase(state: IncidentState) -> DueEvent | None:
+    """A reminder to a caller who has not answered, or the `no_response` resolution."""
+    found = chase.next_chase(state)
+    return None if found is None else DueEvent(at=found[0], kind=found[1])
 
 
 def fire_due(state: IncidentState, now: datetime) -> list[DueEvent]:
@@ -177,6 +185,14 @@ def _remind_review(state: IncidentState, event: DueEvent) -> None:
     lifecycle.record(state, event.at, "system", REVIEW_DUE, details=lifecycle.notice([manager]))
 
 
+def _remind_caller(state: IncidentState, event: DueEvent) -> None:
+    chase.remind(state, event.at)
+
+
+def _resolve_unanswered(state: IncidentState, event: DueEvent) -> None:
+    chase.resolve_unanswered(state, event.at)
+
+
 def _clock_details(clock: SlaClock, event: DueEvent) -> dict[str, Any]:
     return {"clock": clock.name, "fraction": event.fraction, "target_seconds": clock.target_seconds}
 
@@ -188,4 +204,6 @@ FIRE = {
     AUTO_CLOSE: _auto_close_now,
     MAJOR_UPDATE: _send_major_update,
     REVIEW_DUE: _remind_review,
+    CALLER_REMINDER: _remind_caller,
+    NO_RESPONSE: _resolve_unanswered,
 }

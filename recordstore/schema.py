@@ -200,3 +200,48 @@ incident_links = sa.Table(
     sa.Column("parent", sa.String(16), nullable=False, index=True),
     sa.Column("linked_at", UtcDateTime, nullable=False),
 )
+
+# --- e-mail and attachments (contract 13) ------------------------------------------------------
+
+# Every message the mail listener or the IMAP poller received, stored before the SMTP 250 (or
+# before the IMAP message is marked seen): the durable hand-over. One row per Message-ID (its
+# digest is the key), so the same mail is applied once; `status` is pending until applied.
+inbound_mail = sa.Table(
+    "inbound_mail",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.Text, nullable=False),
+    sa.Column("sender", sa.Text, nullable=False, index=True),
+    sa.Column("received_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("number", sa.String(16)),
+    sa.Column("outcome", sa.Text),
+    sa.Column("applied_at", UtcDateTime),
+)
+
+# The Message-IDs of the mails incidentflow sent, per incident: a reply's In-Reply-To or
+# References finds its incident here, and a mail of our own coming back is recognised.
+sent_mail = sa.Table(
+    "sent_mail",
+    metadata,
+    sa.Column("message_id", sa.String(255), primary_key=True),
+    sa.Column("number", sa.String(16), nullable=False, index=True),
+    sa.Column("sent_at", UtcDateTime, nullable=False),
+)
+
+# Files attached to incidents: the bytes live in a content-addressed directory
+# (INCIDENTFLOW_ATTACHMENTS_DIR/<sha256[:2]>/<sha256>); this table says whose they are.
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("number", sa.String(16), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("uploaded_by", sa.Text, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("added_at", UtcDateTime, nullable=False),
+)

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         relations,
         timers,
     )
+    from domain.attachments import AttachmentAdded, attachment_added
     from domain.models import (
         Action,
         ActionRequest,
@@ -104,6 +105,8 @@ class IncidentWorkflow:
     @workflow.init
     def __init__(self, state: IncidentState) -> None:
         self.state = state
+        # Histories from before a caller's comment told the assignee keep their commands.
+        state.caller_comments_silent = not workflow.patched(names.CALLER_COMMENTS_NOTIFY_PATCH)
         self._published: dict[str, Any] = {}
         self._effects_running = 0
         self._due_cache: tuple[int, timers.DueEvent | None] | None = None
@@ -275,6 +278,14 @@ class IncidentWorkflow:
     @messages.raw_payload(None)
     def alert(self, *payloads: object) -> None:
         self._on_event(names.ALERT_SIGNAL, payloads, relations.AlertEvent, relations.alert_received)
+
+    @workflow.signal(
+        name=names.ATTACHMENT_ADDED_SIGNAL,
+        description="A file was attached (stored outside the workflow): name, size, type, sha256.",
+    )
+    @messages.raw_payload(None)
+    def attachment_added(self, *payloads: object) -> None:
+        self._on_event(names.ATTACHMENT_ADDED_SIGNAL, payloads, AttachmentAdded, attachment_added)
 
     def _on_event(
         self,

@@ -160,9 +160,9 @@ async def read_marked(
             if record is None:
                 raise incident_not_found(number) from None
             return record, False
-        return _stand_in(number, record, error)
+        return _stand_in(principal, number, record, error)
     except (TimeoutError, WorkflowQueryFailedError, RuntimeError) as error:
-        return _stand_in(number, record, error)
+        return _stand_in(principal, number, record, error)
     if not may_see(principal, view):
         raise incident_not_found(number)
     return view, False
@@ -172,17 +172,21 @@ async def _record_if_visible(
     services: Services, principal: Principal, number: str
 ) -> IncidentView | None:
     """The record, checked before the workflow is asked anything: an incident that is not the
-    requester's is the same 404 whatever state its workflow is in (stalled, broken, ended)."""
+    requester's is the same 404 whatever state its workflow is in (stalled, broken, ended).
+    One just opened may have no record yet: the live view decides then, and a workflow that
+    does not answer is a 404 to a requester too (`_stand_in`)."""
     record = await services.store.get_incident(number)
-    if principal.requester_only and (record is None or not may_see(principal, record)):
+    if principal.requester_only and record is not None and not may_see(principal, record):
         raise incident_not_found(number)
     return record
 
 
 def _stand_in(
-    number: str, record: IncidentView | None, error: BaseException
+    principal: Principal, number: str, record: IncidentView | None, error: BaseException
 ) -> tuple[IncidentView, bool]:
     log.warning("incident not answering; served from its record", incident=number, error=str(error))
+    if record is None and principal.requester_only:
+        raise incident_not_found(number)  # nothing shows it is hers: the same 404 as any other
     if record is None:
         raise Unavailable(
             f"{number} is not answering and has no record yet; retry shortly",

@@ -294,7 +294,8 @@ async def test_a_pend_mail_tells_the_caller_why(
     body = message.get_content()
     assert "Which office are you working from?" in body
     assert "Why: awaiting_caller" in body
-    assert f"POST /incidents/{state.number}/comment" in body
+    # Caller texts speak to a person (issue 15): a reply, never an API call.
+    assert "reply to this e-mail" in body and "POST /incidents" not in body
 
 
 async def test_a_resolve_mail_tells_the_caller_how_to_confirm_or_reopen(
@@ -313,8 +314,8 @@ async def test_a_resolve_mail_tells_the_caller_how_to_confirm_or_reopen(
     assert message["Subject"] == f"[{state.number}] Resolved: VPN drops every hour - please confirm"
     body = message.get_content()
     assert "Replaced the VPN token" in body
-    assert f"POST /incidents/{state.number}/close" in body
-    assert f"POST /incidents/{state.number}/reopen" in body
+    assert "reply to this e-mail and tell us what is still wrong" in body
+    assert "POST /incidents" not in body  # caller texts speak to a person (issue 15)
 
 
 async def test_a_resent_mail_carries_the_same_message_id(

@@ -44,6 +44,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/incidents/{number}"): EVERYONE,
     ("GET", "/incidents/{number}/timeline"): EVERYONE,
     ("GET", "/incidents/{number}/details/{digest}"): EVERYONE,
+    ("POST", "/incidents/{number}/attachments"): EVERYONE,
+    ("GET", "/incidents/{number}/attachments"): EVERYONE,
+    ("GET", "/incidents/{number}/attachments/{id}"): EVERYONE,
     ("POST", "/incidents/{number}/survey"): frozenset({"alice"}),
     ("PATCH", "/incidents/{number}"): WORKERS,
     ("POST", "/incidents/{number}/assign"): WORKERS,
@@ -109,6 +112,8 @@ class Api:
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
         if body is not None:
             request["json"] = self.example(body["schema"])
+        if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+            request["files"] = {"file": ("note.txt", b"a small file", "text/plain")}
         return request
 
     def path_value(self, parameter: dict[str, Any]) -> str:

@@ -83,7 +83,7 @@ def test_killing_make_run_leaves_no_child_running(tmp_path: Path) -> None:
             if "Ctrl-C stops everything." in line or time.monotonic() > deadline:
                 break
         children += children_of(devrun.pid)
-        assert len(children) == 3  # dev server, worker, API
+        assert len(children) == 4  # dev server, worker, mail listener, API
         devrun.send_signal(signal.SIGKILL)
         devrun.wait(10)
         deadline = time.monotonic() + ORPHAN_TIMEOUT_S

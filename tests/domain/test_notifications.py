@@ -111,7 +111,13 @@ def test_public_comments_by_others_reach_the_caller_and_work_notes_never_do() ->
     note = act(state, Action.COMMENT, text="Looks like the switch", visibility="work_note")
     assert told(state, note) == []
     own = act(state, Action.COMMENT, actor="alice", text="Thanks", visibility="public")
-    assert told(state, own) == []
+    assert told(state, own) == [("assignee", "sam")]  # issue 15: the caller's words reach them
+
+
+def test_a_caller_comment_on_an_unassigned_incident_reaches_the_group() -> None:
+    state = opened(category="network")
+    entry = act(state, Action.COMMENT, actor="alice", text="Any news?", visibility="public")
+    assert told(state, entry) == [("group", "network-l1")]
 
 
 def test_a_caller_comment_that_resumes_the_incident_is_a_status_change() -> None:
@@ -119,7 +125,7 @@ def test_a_caller_comment_that_resumes_the_incident_is_a_status_change() -> None
     act(state, Action.PEND, reason="awaiting_caller", note="Which office?")
     entry = act(state, Action.COMMENT, actor="alice", text="Office 3", visibility="public")
     assert entry.details["resumed"] is True and entry.to_status == "in_progress"
-    assert told(state, entry) == [("caller", "alice")]
+    assert told(state, entry) == [("caller", "alice"), ("assignee", "sam")]
 
 
 # --- assignee and group --------------------------------------------------------------------

@@ -171,7 +171,28 @@ async def alert_storm(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
     return [incident, r.client.get_workflow_handle(alert_workflow_id("prometheus", key))]
 
 
-SCENARIOS = [full_lifecycle, timers_fire, major_incident, parent_and_children, alert_storm]
+async def caller_comment(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    """The caller answers, and writes again: what issue 15 made the assignee hear of."""
+    h = await r.open(category="email")
+    await r.act(h, "assign", group="desk", assignee="sam")
+    await r.act(h, "start")
+    await r.act(h, "pend", reason="awaiting_caller", note="Which laptop?")
+    await r.act(h, "comment", text="The grey one", visibility="public", actor="alice")
+    await r.act(h, "comment", text="Any news?", visibility="public", actor="alice")
+    await r.act(h, "resolve", resolution_code="fixed", resolution_notes="New fan")
+    await r.act(h, "close", actor="alice")
+    await asyncio.sleep(3)
+    return [h]
+
+
+SCENARIOS = [
+    full_lifecycle,
+    timers_fire,
+    major_incident,
+    parent_and_children,
+    alert_storm,
+    caller_comment,
+]
 
 
 async def main(release: str) -> None:
