@@ -93,30 +93,45 @@ async def test_alertmanager_opens_one_incident_per_alert_and_resolves_them(
         paged = f"Paged{uuid.uuid4().hex[:6]}"
         manager.post_alerts(alerts(paged, 2, via="pagerduty"))
 
-        caller = f"alertmanager/{receiver}"
-        opened = await incidents_of(stack, caller, ALERTS)
-        assert len(opened) == ALERTS, manager.output()[-3000:]
-        assert {i["short_description"] for i in opened} == {
-            f"{name} on node{i:02d}" for i in range(ALERTS)
-        }
-        one = await stack.ok("GET", f"/incidents/{opened[0]['number']}")
-        origin = one["alert"]["origin"]
-        assert origin["tool"] == "alertmanager" and origin["integration"] == receiver
-        assert f"http://prometheus:9090/graph?g0.expr={name}" in [
-            link["href"] for link in origin["links"]
-        ]
-        assert one["priority"] == "P3" and origin["labels"]["alertname"] == name
-        [by_pagerduty] = await incidents_of(stack, pd_integration["name"], 1)
-        assert by_pagerduty["short_description"].startswith("[FIRING:2]")
+        try:
+            await notified_and_resolved(stack, manager, receiver, name, paged, pd_integration)
+        except AssertionError as failed:
+            failed.add_note(f"alertmanager's log, last lines:\n{manager.output()[-4000:]}")
+            raise
 
-        manager.post_alerts(alerts(name, ALERTS, ended=True))
-        manager.post_alerts(alerts(paged, 2, ended=True, via="pagerduty"))
-        resolved = await incidents_of(stack, caller, ALERTS, status="resolved")
-        assert len(resolved) == ALERTS, manager.output()[-3000:]
-        assert {i["resolution_code"] for i in resolved} == {"auto_resolved"}
-        [paged_resolved] = await incidents_of(stack, pd_integration["name"], 1, "resolved")
-        assert paged_resolved["number"] == by_pagerduty["number"]
-        assert all(i["number"] in {o["number"] for o in opened} for i in resolved)
+
+async def notified_and_resolved(
+    stack: Stack,
+    manager: Alertmanager,
+    receiver: str,
+    name: str,
+    paged: str,
+    pd_integration: dict[str, str],
+) -> None:
+    caller = f"alertmanager/{receiver}"
+    opened = await incidents_of(stack, caller, ALERTS)
+    assert len(opened) == ALERTS
+    assert {i["short_description"] for i in opened} == {
+        f"{name} on node{i:02d}" for i in range(ALERTS)
+    }
+    one = await stack.ok("GET", f"/incidents/{opened[0]['number']}")
+    origin = one["alert"]["origin"]
+    assert origin["tool"] == "alertmanager" and origin["integration"] == receiver
+    assert f"http://prometheus:9090/graph?g0.expr={name}" in [
+        link["href"] for link in origin["links"]
+    ]
+    assert one["priority"] == "P3" and origin["labels"]["alertname"] == name
+    [by_pagerduty] = await incidents_of(stack, pd_integration["name"], 1)
+    assert by_pagerduty["short_description"].startswith("[FIRING:2]")
+
+    manager.post_alerts(alerts(name, ALERTS, ended=True))
+    manager.post_alerts(alerts(paged, 2, ended=True, via="pagerduty"))
+    resolved = await incidents_of(stack, caller, ALERTS, status="resolved")
+    assert len(resolved) == ALERTS
+    assert {i["resolution_code"] for i in resolved} == {"auto_resolved"}
+    [paged_resolved] = await incidents_of(stack, pd_integration["name"], 1, "resolved")
+    assert paged_resolved["number"] == by_pagerduty["number"]
+    assert all(i["number"] in {o["number"] for o in opened} for i in resolved)
 
 
 async def test_alertmanager_groups_make_one_incident_each_by_policy(
