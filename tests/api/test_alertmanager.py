@@ -149,7 +149,10 @@ async def test_alertmanager_groups_make_one_incident_each_by_policy(
         caller = f"alertmanager/{receiver}"
         [grouped] = await incidents_of(stack, caller, 1)
         view = await stack.ok("GET", f"/incidents/{grouped['number']}")
-        assert view["alert"]["origin"]["labels"] == {"alertname": name, "severity": "warning"}
+        # the group's common labels; a first notification sent before every alert of the group
+        # reached Alertmanager (a busy machine) has fewer alerts and so more labels in common
+        labels = view["alert"]["origin"]["labels"]
+        assert labels.items() >= {"alertname": name, "severity": "warning"}.items()
 
         manager.post_alerts(alerts(name, ALERTS, ended=True))
         [resolved] = await incidents_of(stack, caller, 1, status="resolved")
