@@ -1,0 +1,164 @@
+"""What the pages read, from the service layer: queues, SLA clocks as they stand now, open
+major incidents. The one seam where the console meets service functions still being built
+(queues, similar incidents, playbook steps, reply templates): each is wired here when it lands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from api import permissions
+from api.auth import Principal
+from api.service import incidents
+from api.service.context import Services
+from domain import lifecycle, sla
+from domain.models import IncidentView, Status
+from domain.sla import ClockStatus
+from recordstore import IncidentFilter
+
+OPEN = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING)
+QUEUE_LIMIT = 200
+
+
+@dataclass
+class Row:
+    """One incident of a list, with its clocks as they stand now."""
+
+    view: IncidentView
+    clocks: list[ClockStatus]
+
+    @property
+    def next_due(self) -> ClockStatus | None:
+        """The clock nearest its breach among those still running (or breached and running)."""
+        running = [c for c in self.clocks if c.state in ("running", "breached_running")]
+        return min(running, key=lambda c: c.remaining_seconds, default=None)
+
+    @property
+    def breached(self) -> bool:
+        return self.view.breached or any(c.breached for c in self.clocks)
+
+
+def clocks_of(services: Services, view: IncidentView, now: datetime) -> list[ClockStatus]:
+    found = []
+    for clock in (view.response_sla, view.resolution_sla):
+        try:
+            calendar = services.policy.calendar(clock.calendar)
+        except ValueError:
+            continue  # a calendar removed from the policy since the incident opened
+        found.append(sla.status(clock, calendar, now))
+    return found
+
+
+def rows(services: Services, views: list[IncidentView]) -> list[Row]:
+    now = datetime.now(UTC)
+    return [Row(view, clocks_of(services, view, now)) for view in views]
+
+
+def by_urgency(found: list[Row]) -> list[Row]:
+    """Nearest breach first (breached ones lead, most overdue first); then no running clock."""
+
+    def key(row: Row) -> tuple[int, float]:
+        due = row.next_due
+        return (0, due.remaining_seconds) if due else (1, 0.0)
+
+    return sorted(found, key=key)
+
+
+async def listed(
+    services: Services, principal: Principal, filters: IncidentFilter, limit: int = QUEUE_LIMIT
+) -> list[IncidentView]:
+    page = await incidents.list_incidents(services, principal, filters, limit, None)
+    return page.items
+
+
+async def open_incidents(
+    services: Services, principal: Principal, filters: IncidentFilter
+) -> list[IncidentView]:
+    """Open incidents matching the filters (every open status unless one is asked for)."""
+    if filters.status is not None:
+        return await listed(services, principal, filters)
+    found: list[IncidentView] = []
+    for status in OPEN:
+        found += await listed(services, principal, filters.model_copy(update={"status": status}))
+    return found
+
+
+async def queue_mine(services: Services, principal: Principal) -> list[Row]:
+    """The reader's assigned open incidents, nearest breach first."""
+    views = await open_incidents(services, principal, IncidentFilter(assignee=principal.name))
+    return by_urgency(rows(services, views))
+
+
+async def queue_group(services: Services, principal: Principal, group: str) -> list[Row]:
+    views = await open_incidents(services, principal, IncidentFilter(group=group))
+    return by_urgency(rows(services, views))
+
+
+def groups_of(services: Services, principal: Principal) -> list[str]:
+    """The queues a reader has besides their own: their directory groups (all groups for those
+    who work every incident)."""
+    if principal.groups is not None:
+        return sorted(principal.groups)
+    return sorted(services.directory.groups)
+
+
+@dataclass
+class Announcement:
+    """What everybody may read of an open major incident: its headline and public updates."""
+
+    number: str
+    short_description: str
+    status: Status
+    major_since: datetime | None
+    last_status_update: str | None
+    last_status_update_at: datetime | None
+
+
+async def open_majors(services: Services) -> list[Announcement]:
+    """Open major incidents, as the status page and the banner show them to anyone signed in:
+    only the public side (a requester sees nothing else of incidents not theirs)."""
+    found = []
+    for status in OPEN:
+        page = await services.store.list_incidents(
+            IncidentFilter(major=True, status=status), limit=50, cursor=None
+        )
+        found += page.items
+    return [
+        Announcement(
+            number=view.number,
+            short_description=view.short_description,
+            status=view.status,
+            major_since=view.major_since,
+            last_status_update=view.last_status_update,
+            last_status_update_at=view.last_status_update_at,
+        )
+        for view in sorted(found, key=lambda v: v.major_since or v.created_at, reverse=True)
+        if view.status not in lifecycle.FINAL
+    ]
+
+
+def may(principal: Principal, method: str, path: str) -> bool:
+    """Whether the API's permissions table admits the reader to an endpoint (pages and links
+    show by the same rule as the endpoint they stand for)."""
+    return permissions.admits(principal, permissions.TABLE[(method, path)])
+
+
+async def similar_open(
+    services: Services, principal: Principal, text: str, service: str | None
+) -> list[IncidentView] | None:
+    """Open incidents like the one being logged; None while the service layer has no
+    similar-incident search (contract 15)."""
+    del services, principal, text, service
+    return None
+
+
+def playbook_of(view: IncidentView) -> object | None:
+    """The incident's playbook steps, once the view carries them (contract 14)."""
+    return getattr(view, "playbook", None)
+
+
+async def reply_templates(services: Services) -> list[object] | None:
+    """Reply templates for the comment form, once the service offers them (contract 14)."""
+    del services
+    return None
