@@ -81,7 +81,9 @@ class ConsoleRoute(APIRoute):
 def sign_in_redirect(request: Request) -> Response:
     if request.headers.get("HX-Request"):
         # A fragment's poll after the session ended: htmx moves the whole page.
-        return Response(status_code=HTTPStatus.NO_CONTENT, headers={"HX-Redirect": "/console/sign-in"})
+        return Response(
+            status_code=HTTPStatus.NO_CONTENT, headers={"HX-Redirect": "/console/sign-in"}
+        )
     return RedirectResponse("/console/sign-in", status_code=HTTPStatus.SEE_OTHER)
 
 

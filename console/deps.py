@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -34,7 +34,7 @@ class Reader:
     def manager(self) -> bool:
         return self.principal.has(Role.MANAGER)
 
-    def context(self) -> dict[str, object]:
+    def context(self) -> dict[str, Any]:
         return {"principal": self.principal, "majors": self.majors, "reader": self}
 
 

@@ -18,7 +18,9 @@ from api.service import incidents
 from domain.messages import summary
 from domain.models import Action
 
-LONG_TEXT_FIELDS = frozenset({"text", "note", "reason", "resolution_notes", "description", "summary"})
+LONG_TEXT_FIELDS = frozenset(
+    {"text", "note", "reason", "resolution_notes", "description", "summary"}
+)
 # Words a person reads on the button; the action's own name otherwise.
 BUTTONS = {
     Action.CLOSE: "Close (confirm the resolution)",
@@ -68,7 +70,9 @@ def _form_field(name: str, info: Any) -> FormField | None:
     if kind_of is None or issubclass(kind_of, BaseModel):
         return None
     required = info.is_required()
-    default = "" if info.default in (None, ...) else str(getattr(info.default, "value", info.default))
+    default = (
+        "" if info.default in (None, ...) else str(getattr(info.default, "value", info.default))
+    )
     described = info.description or ""
     if issubclass(kind_of, Enum):
         choices = [str(member.value) for member in kind_of]

@@ -21,7 +21,9 @@ from markupsafe import Markup
 from console import session
 
 TEMPLATES = Path(__file__).with_name("templates")
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def neutral(text: str) -> str:
@@ -74,9 +76,7 @@ environment = Environment(
 environment.filters.update(duration=duration, when=when, label=label)
 
 
-def page(
-    request: Request, template: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page (or a fragment) with what every template needs: the CSRF token and the reader."""
     current = session.anonymous(request)
     context.setdefault("principal", None)

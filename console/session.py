@@ -144,8 +144,10 @@ async def check_csrf(request: Request) -> None:
     session = current(request)
     form = await request.form()
     sent = form.get(CSRF_FIELD)
-    if session is None or not isinstance(sent, str) or not hmac.compare_digest(
-        sent.encode(), session.csrf.encode()
+    if (
+        session is None
+        or not isinstance(sent, str)
+        or not hmac.compare_digest(sent.encode(), session.csrf.encode())
     ):
         raise CsrfRefused()
 

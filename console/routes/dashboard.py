@@ -25,7 +25,10 @@ Bound = Annotated[str | None, Query(max_length=64)]
 
 def _window(from_: str | None, to: str | None) -> ReportQuery:
     end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    values = {"from": from_ or (end - timedelta(days=DEFAULT_DAYS)).isoformat(), "to": to or end.isoformat()}
+    values = {
+        "from": from_ or (end - timedelta(days=DEFAULT_DAYS)).isoformat(),
+        "to": to or end.isoformat(),
+    }
     return ReportQuery.model_validate(values)
 
 
@@ -52,13 +55,17 @@ def chart_data(report: SummaryReport, trend: list[SummaryReport]) -> dict[str, A
     categories = sorted({c for r in trend for c in r.counts.by_category})
     return {
         "slices": [f"{r.window.from_:%m-%d}" for r in trend],
-        "by_priority": {p: [r.counts.by_priority.get(p, 0) for r in trend] for p in report.counts.by_priority},
+        "by_priority": {
+            p: [r.counts.by_priority.get(p, 0) for r in trend] for p in report.counts.by_priority
+        },
         "by_category": {c: [r.counts.by_category.get(c, 0) for r in trend] for c in categories},
         "mtta_hours": [_hours(r.mtta.mean_seconds) for r in trend],
         "mttr_hours": [_hours(r.mttr.mean_seconds) for r in trend],
         "sla_priorities": list(report.response_sla.by_priority),
         "response_sla": [_percent(c.compliance) for c in report.response_sla.by_priority.values()],
-        "resolution_sla": [_percent(c.compliance) for c in report.resolution_sla.by_priority.values()],
+        "resolution_sla": [
+            _percent(c.compliance) for c in report.resolution_sla.by_priority.values()
+        ],
         "backlog": report.backlog.by_age,
         "reopen_rate": [_percent(r.reopen_rate.rate) for r in trend],
         "survey_mean": [r.survey.mean for r in trend],
@@ -68,7 +75,10 @@ def chart_data(report: SummaryReport, trend: list[SummaryReport]) -> dict[str, A
 
 @router.get("/dashboard")
 async def dashboard(
-    request: Request, reader: ManagerDep, from_: Annotated[Bound, Query(alias="from")] = None, to: Bound = None
+    request: Request,
+    reader: ManagerDep,
+    from_: Annotated[Bound, Query(alias="from")] = None,
+    to: Bound = None,
 ) -> Response:
     try:
         window = _window(from_, to)

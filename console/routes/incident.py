@@ -6,7 +6,7 @@ fragment the page polls."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, Response
@@ -28,7 +28,7 @@ DONE = {action.value: action.value.replace("_", " ") for action in Action} | {
 }
 
 
-async def _live(reader: Reader, number: str) -> dict[str, object]:
+async def _live(reader: Reader, number: str) -> dict[str, Any]:
     """What the page shows that changes by itself: fields, clocks, timeline, attachments."""
     services, principal = reader.services, reader.principal
     detail = await incidents.get(services, principal, number)
@@ -85,7 +85,9 @@ async def incident_page(request: Request, number: Number, reader: ReaderDep) -> 
 
 @router.get("/{number}/live")
 async def incident_live(request: Request, number: Number, reader: ReaderDep) -> Response:
-    return render.page(request, "_incident_live.html", **await _live(reader, number), **reader.context())
+    return render.page(
+        request, "_incident_live.html", **await _live(reader, number), **reader.context()
+    )
 
 
 def _done(number: str, what: str) -> Response:
@@ -100,7 +102,9 @@ async def act(request: Request, number: Number, action: Action, reader: ReaderDe
     try:
         body = forms.body_from(action, form)
     except forms.FormProblem as problem:
-        return await _page(request, reader, number, problem.message, HTTPStatus.UNPROCESSABLE_ENTITY)
+        return await _page(
+            request, reader, number, problem.message, HTTPStatus.UNPROCESSABLE_ENTITY
+        )
     await incidents.transition(reader.services, reader.principal, number, action, body, None)
     return _done(number, action.value)
 
@@ -110,7 +114,9 @@ async def attach(request: Request, number: Number, reader: ReaderDep) -> Respons
     form = await request.form()
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
-        return await _page(request, reader, number, "file: choose a file", HTTPStatus.UNPROCESSABLE_ENTITY)
+        return await _page(
+            request, reader, number, "file: choose a file", HTTPStatus.UNPROCESSABLE_ENTITY
+        )
     cap = reader.services.policy.email.max_attachment_bytes
     data = await upload.read(cap + 1)
     await attachments.add(
@@ -126,9 +132,7 @@ async def attach(request: Request, number: Number, reader: ReaderDep) -> Respons
 
 
 @router.get("/{number}/attachments/{id}")
-async def download(
-    number: Number, attachment_id: AttachmentId, reader: ReaderDep
-) -> Response:
+async def download(number: Number, attachment_id: AttachmentId, reader: ReaderDep) -> Response:
     info, data = await attachments.fetch(reader.services, reader.principal, number, attachment_id)
     disposition = f"attachment; filename*=UTF-8''{quote(info.name, safe='')}"
     return Response(
@@ -143,13 +147,17 @@ async def survey(request: Request, number: Number, reader: ReaderDep) -> Respons
     form = await request.form()
     score = form.get("score")
     comment = form.get("comment")
-    values: dict[str, object] = {"score": int(score) if isinstance(score, str) and score.isdigit() else score}
+    values: dict[str, object] = {
+        "score": int(score) if isinstance(score, str) and score.isdigit() else score
+    }
     if isinstance(comment, str) and comment.strip():
         values["comment"] = comment
     try:
         answer = forms.validated(surveys.SurveyAnswer, values)
     except forms.FormProblem as problem:
-        return await _page(request, reader, number, problem.message, HTTPStatus.UNPROCESSABLE_ENTITY)
+        return await _page(
+            request, reader, number, problem.message, HTTPStatus.UNPROCESSABLE_ENTITY
+        )
     assert isinstance(answer, surveys.SurveyAnswer)
     await surveys.answer_survey(reader.services, reader.principal, number, answer)
     return _done(number, "survey")

@@ -22,7 +22,9 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schem
 
 async def _mine(reader: Reader) -> list[sources.Row]:
     mine = IncidentFilter(caller=reader.principal.name)
-    return sources.rows(reader.services, await sources.listed(reader.services, reader.principal, mine))
+    return sources.rows(
+        reader.services, await sources.listed(reader.services, reader.principal, mine)
+    )
 
 
 @router.get("/my")

@@ -24,15 +24,24 @@ async def _incident(stack: Stack, who: str = "sam", **fields: Any) -> dict[str, 
     return created
 
 
-async def _act(stack: Stack, number: str, action: str, body: dict[str, Any], who: str = "sam") -> Any:
+async def _act(
+    stack: Stack, number: str, action: str, body: dict[str, Any], who: str = "sam"
+) -> Any:
     return await stack.ok("POST", f"/incidents/{number}/{action}", who, json=body)
 
 
 async def test_each_role_sees_only_what_it_may(console_stack: Stack, browser: Browser) -> None:
     incident = await _incident(console_stack, caller="alice", short_description="VPN drops")
     number = incident["number"]
-    await _act(console_stack, number, "comment", {"text": "internal: suspect the RADIUS box", "visibility": "work_note"})
-    await _act(console_stack, number, "comment", {"text": "We are looking into it", "visibility": "public"})
+    await _act(
+        console_stack,
+        number,
+        "comment",
+        {"text": "internal: suspect the RADIUS box", "visibility": "work_note"},
+    )
+    await _act(
+        console_stack, number, "comment", {"text": "We are looking into it", "visibility": "public"}
+    )
 
     await browser.go("/")
     assert browser.path == "/console/sign-in"
@@ -109,7 +118,9 @@ async def test_an_agent_works_an_incident_from_queue_to_resolved(
     assert "Rebuilt the profile" in await browser.text("#timeline")
 
     # The page refreshes by itself: a change made elsewhere shows without a reload.
-    await _act(console_stack, number, "comment", {"text": "seen from the API", "visibility": "work_note"})
+    await _act(
+        console_stack, number, "comment", {"text": "seen from the API", "visibility": "work_note"}
+    )
     assert "seen from the API" in await browser.wait_for("#timeline", "seen from the API")
     await browser.shot("agent-incident")
     await browser.shot("agent-incident-phone", PHONE)
@@ -140,17 +151,29 @@ async def test_a_requester_raises_confirms_and_sees_a_major_incident(
 
     await _act(console_stack, number, "assign", {"group": "service-desk", "assignee": "sam"})
     await _act(console_stack, number, "start", {})
-    await _act(console_stack, number, "resolve", {"resolution_code": "fixed", "resolution_notes": "Permissions reset"})
+    await _act(
+        console_stack,
+        number,
+        "resolve",
+        {"resolution_code": "fixed", "resolution_notes": "Permissions reset"},
+    )
     await browser.go(f"/console/incidents/{number}")
     assert "Resolved" in await browser.text("#timeline")
     await browser.shot("requester-confirm")
     await browser.submit(await browser.open_action("close"))
     assert "closed" in await browser.text("#status")
 
-    major = await _incident(console_stack, short_description="E-mail is down for everyone", impact=1, urgency=1)
+    major = await _incident(
+        console_stack, short_description="E-mail is down for everyone", impact=1, urgency=1
+    )
     if not major["major"]:  # a P1 is one from the start
         await _act(console_stack, major["number"], "declare-major", {"reason": "company-wide"})
-    await _act(console_stack, major["number"], "status-update", {"text": "Engineers are restoring the mail cluster"})
+    await _act(
+        console_stack,
+        major["number"],
+        "status-update",
+        {"text": "Engineers are restoring the mail cluster"},
+    )
     await browser.go("/console/my")
     assert "E-mail is down for everyone" in await browser.text("#major-banner")
     await browser.go("/console/status")
@@ -177,18 +200,23 @@ async def test_the_dashboard_shows_the_figures_of_the_summary_report(
     ]
     shown = await browser.script(
         "return Array.from(document.querySelectorAll('#figures tbody tr')).map(function (r) {"
-        " return [r.dataset.metric, r.dataset.dimension, r.querySelector('.value').textContent]; });"
+        " return [r.dataset.metric, r.dataset.dimension,"
+        " r.querySelector('.value').textContent]; });"
     )
     assert [tuple(row) for row in shown] == expected
     assert report["counts"]["created"] > 0
     assert await browser.text("#kpi-created") == str(report["counts"]["created"])
-    drawn = await browser.script("return document.body.dataset.chartsDrawn === 'true' && !!window.Chart;")
+    drawn = await browser.script(
+        "return document.body.dataset.chartsDrawn === 'true' && !!window.Chart;"
+    )
     assert drawn, "Chart.js did not draw the charts"
     await browser.shot("manager-dashboard")
     await browser.shot("manager-dashboard-phone", PHONE)
 
 
-async def test_text_shows_literally_and_nothing_runs(console_stack: Stack, browser: Browser) -> None:
+async def test_text_shows_literally_and_nothing_runs(
+    console_stack: Stack, browser: Browser
+) -> None:
     incident = await _incident(
         console_stack, short_description=f"{HOSTILE} {BIDI}", description=HOSTILE, caller="alice"
     )
@@ -222,7 +250,9 @@ async def test_forms_need_the_sessions_csrf_token(console_stack: Stack) -> None:
         assert refused.status_code == 403
         refused = await http.post("/console/sign-in", data={"token": sam, "csrf_token": "forged"})
         assert refused.status_code == 403
-        signed_in = await http.post("/console/sign-in", data={"token": sam, "csrf_token": token.group(1)})
+        signed_in = await http.post(
+            "/console/sign-in", data={"token": sam, "csrf_token": token.group(1)}
+        )
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console/queue"
         cookie = signed_in.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
@@ -235,7 +265,9 @@ async def test_forms_need_the_sessions_csrf_token(console_stack: Stack) -> None:
         assert token is not None
         comment = {"text": "forged comment", "visibility": "public"}
         for forged in ({}, {"csrf_token": "forged"}, {"csrf_token": token.group(1)[:-2] + "xx"}):
-            refused = await http.post(f"/console/incidents/{number}/act/comment", data=comment | forged)
+            refused = await http.post(
+                f"/console/incidents/{number}/act/comment", data=comment | forged
+            )
             assert refused.status_code == 403
         accepted = await http.post(
             f"/console/incidents/{number}/act/comment",
