@@ -51,7 +51,9 @@ async def reindex(conn: AsyncConnection, number: str, comments_changed: bool) ->
     if conn.dialect.name != "sqlite":
         return  # PostgreSQL's GIN index follows the table by itself
     rowid = int(number.removeprefix("INC"))
-    await conn.execute(sa.text(f"DELETE FROM {INCIDENTS_FTS} WHERE rowid = :rowid"), {"rowid": rowid})
+    await conn.execute(
+        sa.text(f"DELETE FROM {INCIDENTS_FTS} WHERE rowid = :rowid"), {"rowid": rowid}
+    )
     await conn.execute(
         sa.text(
             f"INSERT INTO {INCIDENTS_FTS} (rowid, number, short_description, description, comments)"
@@ -87,7 +89,7 @@ def matching(dialect: str, terms: list[str], mode: Mode) -> sa.ColumnElement[boo
     if dialect == "postgresql":
         return _document().op("@@", return_type=sa.Boolean)(_tsquery(terms, mode))
     fts: sa.ColumnClause[Any] = sa.literal_column(INCIDENTS_FTS)
-    found = (
+    found: sa.Select[Any] = (
         sa.select(sa.literal_column("number"))
         .select_from(sa.table(INCIDENTS_FTS))
         .where(fts.op("MATCH", return_type=sa.Boolean)(_fts_param(terms, mode)))

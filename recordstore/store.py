@@ -19,6 +19,7 @@ from domain.models import IncidentRecord, IncidentsPage, IncidentView, Status, T
 from domain.similar import Candidate, SimilarIncident, SimilarQuery, rank
 from recordstore import incident_search
 from recordstore.database import Database
+from recordstore.known_errors import search_terms
 from recordstore.paging import Pager
 from recordstore.schema import (
     INCIDENT_COUNTER,
@@ -184,7 +185,7 @@ class RecordStore:
     async def similar_incidents(self, query: SimilarQuery) -> list[SimilarIncident]:
         """Open incidents ranked for the query (domain/similar.py): those sharing words, and
         those on the same service or CI."""
-        terms = incident_search.search_terms(query.text)
+        terms = search_terms(query.text)
         wanted = [
             sa.func.lower(column) == value.strip().lower()
             for column, value in ((incidents.c.service, query.service), (incidents.c.ci, query.ci))
