@@ -355,10 +355,17 @@ class IncidentWorkflow:
             entry = lifecycle.entry_at(state, seq)
             self._count(entry)
             for effect in effects.effects_for(state, entry, seq):
+                if self._replays_without(effect):
+                    continue
                 self._launch(effect)
             self._tell_alert_router(entry)
         for effect in effects.once_effects(state):
             self._launch(effect)
+
+    def _replays_without(self, effect: effects.Effect) -> bool:
+        # Incidents opened before the similar-incidents lookup replay without it.
+        similar = getattr(effect, "activity", None) == names.LOOKUP_SIMILAR_INCIDENTS
+        return similar and not workflow.patched(names.SIMILAR_INCIDENTS_PATCH)
 
     def _tell_alert_router(self, entry: TimelineEntry) -> None:
         news = flapping.router_news(self.state, entry)
