@@ -1,6 +1,6 @@
-"""What the pages read, from the service layer: queues, SLA clocks as they stand now, open
-major incidents. The one seam where the console meets service functions still being built
-(queues, similar incidents, playbook steps, reply templates): each is wired here when it lands.
+"""What the pages read, from the service layer: queues, similar incidents, SLA clocks as they
+stand now, open major incidents. The one seam where the console meets service functions still
+being built (playbook steps, reply templates): each is wired here when it lands.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 
 from api import permissions
 from api.auth import Principal
-from api.service import incidents
+from api.service import incidents, queues, similar
 from api.service.context import Services
-from domain import lifecycle, sla
+from domain import sla
 from domain.models import IncidentView, Status
+from domain.similar import SimilarIncident
 from domain.sla import ClockStatus
 from recordstore import IncidentFilter
 
-OPEN = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING)
 QUEUE_LIMIT = 200
 
 
@@ -72,27 +72,13 @@ async def listed(
     return page.items
 
 
-async def open_incidents(
-    services: Services, principal: Principal, filters: IncidentFilter
-) -> list[IncidentView]:
-    """Open incidents matching the filters (every open status unless one is asked for)."""
-    if filters.status is not None:
-        return await listed(services, principal, filters)
-    found: list[IncidentView] = []
-    for status in OPEN:
-        found += await listed(services, principal, filters.model_copy(update={"status": status}))
-    return found
+async def queue_mine(services: Services, principal: Principal) -> queues.Queue:
+    """The reader's assigned open incidents, nearest breach first (`GET /queues/mine`)."""
+    return await queues.mine(services, principal, limit=QUEUE_LIMIT)
 
 
-async def queue_mine(services: Services, principal: Principal) -> list[Row]:
-    """The reader's assigned open incidents, nearest breach first."""
-    views = await open_incidents(services, principal, IncidentFilter(assignee=principal.name))
-    return by_urgency(rows(services, views))
-
-
-async def queue_group(services: Services, principal: Principal, group: str) -> list[Row]:
-    views = await open_incidents(services, principal, IncidentFilter(group=group))
-    return by_urgency(rows(services, views))
+async def queue_group(services: Services, principal: Principal, group: str) -> queues.Queue:
+    return await queues.group(services, principal, group, limit=QUEUE_LIMIT)
 
 
 def groups_of(services: Services, principal: Principal) -> list[str]:
@@ -118,12 +104,9 @@ class Announcement:
 async def open_majors(services: Services) -> list[Announcement]:
     """Open major incidents, as the status page and the banner show them to anyone signed in:
     only the public side (a requester sees nothing else of incidents not theirs)."""
-    found = []
-    for status in OPEN:
-        page = await services.store.list_incidents(
-            IncidentFilter(major=True, status=status), limit=50, cursor=None
-        )
-        found += page.items
+    page = await services.store.list_incidents(
+        IncidentFilter(major=True, open=True), limit=50, cursor=None
+    )
     return [
         Announcement(
             number=view.number,
@@ -133,8 +116,7 @@ async def open_majors(services: Services) -> list[Announcement]:
             last_status_update=view.last_status_update,
             last_status_update_at=view.last_status_update_at,
         )
-        for view in sorted(found, key=lambda v: v.major_since or v.created_at, reverse=True)
-        if view.status not in lifecycle.FINAL
+        for view in sorted(page.items, key=lambda v: v.major_since or v.created_at, reverse=True)
     ]
 
 
@@ -145,12 +127,13 @@ def may(principal: Principal, method: str, path: str) -> bool:
 
 
 async def similar_open(
-    services: Services, principal: Principal, text: str, service: str | None
-) -> list[IncidentView] | None:
-    """Open incidents like the one being logged; None while the service layer has no
-    similar-incident search (contract 15)."""
-    del services, principal, text, service
-    return None
+    services: Services, principal: Principal, text: str, service: str | None, ci: str | None
+) -> list[SimilarIncident] | None:
+    """Open incidents like the one being logged (`GET /incidents/similar`); None before
+    anything is typed."""
+    if not text.strip() and not service and not ci:
+        return None
+    return await similar.similar(services, principal, text, service, ci, limit=8)
 
 
 def playbook_of(view: IncidentView) -> object | None:

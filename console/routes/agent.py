@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.service import incidents
+from api.service import incidents, queues
 from console import forms, render, sources
 from console.app import ConsoleRoute
-from console.deps import CsrfDep, Reader, StaffDep
+from console.deps import CsrfDep, QueueDep, Reader, StaffDep
 from domain.models import Channel, IncidentCreate, Status
 from domain.policy import Priority
 from recordstore import IncidentFilter
@@ -22,83 +22,69 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schem
 Short = Annotated[str | None, Query(max_length=128)]
 
 
-async def _queue(reader: Reader, queue: str) -> tuple[str, list[sources.Row]]:
+async def _queue(reader: Reader, queue: str) -> queues.Queue:
     if queue == "mine":
-        return "My queue", await sources.queue_mine(reader.services, reader.principal)
-    return f"Group {queue}", await sources.queue_group(reader.services, reader.principal, queue)
+        return await sources.queue_mine(reader.services, reader.principal)
+    return await sources.queue_group(reader.services, reader.principal, queue)
 
 
 @router.get("/queue")
-async def queue_page(request: Request, reader: StaffDep, queue: Short = "mine") -> Response:
-    title, found = await _queue(reader, queue or "mine")
+async def queue_page(request: Request, reader: QueueDep, queue: Short = "mine") -> Response:
+    found = await _queue(reader, queue or "mine")
     return render.page(
         request,
         "queue.html",
-        title=title,
-        queue=queue or "mine",
+        title="My queue" if found.name == "mine" else f"Group {found.name}",
+        queue=found.name,
         groups=sources.groups_of(reader.services, reader.principal),
-        rows=found,
+        items=found.items,
         rows_url=str(request.url.replace(path="/console/queue/rows")),
         **reader.context(),
     )
 
 
 @router.get("/queue/rows")
-async def queue_rows(request: Request, reader: StaffDep, queue: Short = "mine") -> Response:
-    _, found = await _queue(reader, queue or "mine")
-    return render.page(request, "_rows.html", rows=found, **reader.context())
-
-
-def _filters(
-    status: Status | None,
-    priority: Priority | None,
-    group: str | None,
-    assignee: str | None,
-    major: bool | None,
-    breached: bool | None,
-) -> IncidentFilter:
-    return IncidentFilter(
-        status=status,
-        priority=priority,
-        group=group or None,
-        assignee=assignee or None,
-        major=major,
-        breached=breached,
-    )
-
-
-async def _search(reader: Reader, filters: IncidentFilter, open_only: bool) -> list[sources.Row]:
-    if open_only:
-        views = await sources.open_incidents(reader.services, reader.principal, filters)
-        return sources.by_urgency(sources.rows(reader.services, views))
-    views = await sources.listed(reader.services, reader.principal, filters)
-    return sources.rows(reader.services, views)
+async def queue_rows(request: Request, reader: QueueDep, queue: Short = "mine") -> Response:
+    found = await _queue(reader, queue or "mine")
+    return render.page(request, "_queue_rows.html", items=found.items, **reader.context())
 
 
 @router.get("/incidents")
 async def incident_list(
     request: Request,
     reader: StaffDep,
+    q: Annotated[str | None, Query(max_length=400)] = None,
     status: Annotated[Status | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
     group: Short = None,
     assignee: Short = None,
+    category: Short = None,
+    service: Short = None,
+    ci: Short = None,
     major: bool | None = None,
     breached: bool | None = None,
-    open: bool = False,
+    open: bool | None = None,
     fragment: bool = False,
 ) -> Response:
-    filters = _filters(status, priority, group, assignee, major, breached)
-    found = await _search(reader, filters, open)
+    """Every incident the filters match (`GET /incidents`'s filters), open ones nearest breach
+    first."""
+    given = {
+        "q": q, "status": status, "priority": priority, "group": group, "assignee": assignee,
+        "category": category, "service": service, "ci": ci, "major": major,
+        "breached": breached, "open": open,
+    }  # fmt: skip
+    filters = IncidentFilter(**{k: v for k, v in given.items() if v not in (None, "")})
+    views = await sources.listed(reader.services, reader.principal, filters)
+    found = sources.rows(reader.services, views)
+    if filters.open:
+        found = sources.by_urgency(found)
     if fragment:
         return render.page(request, "_rows.html", rows=found, **reader.context())
-    query: dict[str, Any] = {k: v for k, v in filters.model_dump().items() if v is not None}
     return render.page(
         request,
         "incidents.html",
         rows=found,
-        filters=query,
-        open_only=open,
+        filters=filters.model_dump(),
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],
         rows_url=str(request.url.include_query_params(fragment="true")),
@@ -127,7 +113,9 @@ def _log_call(
     )
 
 
-CREATE_FIELDS = ("short_description", "description", "caller", "category", "subcategory", "service")
+CREATE_FIELDS = (
+    "short_description", "description", "caller", "category", "subcategory", "service", "ci",
+)  # fmt: skip
 
 
 @router.post("/log-call", dependencies=[CsrfDep])
@@ -159,9 +147,10 @@ async def similar(
     reader: StaffDep,
     short_description: Annotated[str, Query(max_length=160)] = "",
     service: Short = None,
+    ci: Short = None,
 ) -> Response:
     """Open incidents like the one being logged (the fragment under the log-a-call form)."""
     found = await sources.similar_open(
-        reader.services, reader.principal, short_description, service
+        reader.services, reader.principal, short_description, service or None, ci or None
     )
     return render.page(request, "_similar.html", similar=found, **reader.context())

@@ -82,9 +82,11 @@ async def test_each_role_sees_only_what_it_may(console_stack: Stack, browser: Br
 async def test_an_agent_works_an_incident_from_queue_to_resolved(
     console_stack: Stack, browser: Browser
 ) -> None:
+    earlier = await _incident(console_stack, short_description="Outlook cannot send mail")
     await browser.sign_in("sam")
     await browser.go("/console/log-call")
     await browser.fill("#short_description", "Outlook cannot reach the mail server")
+    assert earlier["number"] in await browser.wait_for("#similar", earlier["number"])
     await browser.fill("#caller", "alice")
     await browser.fill("#description", "Since 9:00, every send fails.")
     await browser.shot("agent-log-call")
@@ -130,6 +132,10 @@ async def test_an_agent_works_an_incident_from_queue_to_resolved(
     await browser.fill("#resolve-resolution_notes", "Profile rebuilt")
     await browser.submit(form)
     assert "resolved" in await browser.text("#status")
+    await browser.go("/console/incidents?q=Outlook+reach")
+    found = await browser.text("#rows")
+    assert number in found and earlier["number"] not in found
+    await browser.shot("agent-search")
     view = await console_stack.ok("GET", f"/incidents/{number}", "sam")
     assert view["status"] == "resolved" and view["resolution_code"] == "fixed"
 
@@ -234,6 +240,7 @@ async def test_text_shows_literally_and_nothing_runs(
         await browser.shot(f"escaping-{who}")
     await browser.sign_in("sam")
     await browser.go("/console/incidents?open=true")
+    await browser.shot("agent-incidents")
     assert not await browser.alert_shown() and not await browser.exists("#injected")
     assert '<script>alert("xss")</script>' in await browser.text("#rows")
 
