@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from console import session
+from domain import queues
 
 TEMPLATES = Path(__file__).with_name("templates")
 _UNSAFE = re.compile(
@@ -37,21 +38,8 @@ def _finalize(value: Any) -> Any:
 
 
 def duration(seconds: float | None) -> str:
-    """`2h 05m`, `3d 4h`, `45s`; negative is overdue: `-12m`."""
-    if seconds is None:
-        return "-"
-    sign = "-" if seconds < 0 else ""
-    left = int(abs(seconds))
-    days, left = divmod(left, 86400)
-    hours, left = divmod(left, 3600)
-    minutes, secs = divmod(left, 60)
-    if days:
-        return f"{sign}{days}d {hours}h"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m"
-    return f"{sign}{secs}s"
+    """`2h 05m`, `3d 4h`, `45s`; past due: `overdue 12m` (the queues' own words)."""
+    return "-" if seconds is None else queues.remaining_text(seconds)
 
 
 def when(moment: datetime | None) -> str:

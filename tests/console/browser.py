@@ -141,6 +141,16 @@ class Browser:
 
         return await self.run(probe)
 
+    async def console_errors(self) -> list[str]:
+        """Script errors the browser logged since the last call (a CSP violation is one); pages
+        answered with an error status (a 403 a test asked for) are not."""
+        entries = await self.run(lambda: self.driver.get_log("browser"))
+        return [
+            e["message"]
+            for e in entries
+            if e.get("level") == "SEVERE" and "Failed to load resource" not in e["message"]
+        ]
+
     async def shot(self, name: str, size: tuple[int, int] = DESKTOP) -> Path:
         path = SCREENSHOTS / f"{name}.png"
 

@@ -77,6 +77,10 @@ async def test_each_role_sees_only_what_it_may(console_stack: Stack, browser: Br
 
     await browser.sign_in("morgan")
     assert browser.path == "/console/dashboard"
+    await browser.submit("header form.who")
+    assert browser.path == "/console/sign-in"
+    await browser.go("/console/dashboard")
+    assert browser.path == "/console/sign-in"
 
 
 async def test_an_agent_works_an_incident_from_queue_to_resolved(
@@ -103,8 +107,19 @@ async def test_an_agent_works_an_incident_from_queue_to_resolved(
     assert "Done: assign" in await browser.text("#done")
     assert await browser.text("#assignee") == "sam"
 
+    urgent = await _incident(
+        console_stack, short_description="Payroll run fails", impact=1, urgency=2
+    )
+    await _act(
+        console_stack, urgent["number"], "assign", {"group": "service-desk", "assignee": "sam"}
+    )
     await browser.go("/console/queue")
-    assert number in await browser.text("#rows")
+    queue = await browser.script(
+        "return Array.from(document.querySelectorAll('#rows tr')).map(r => r.dataset.number);"
+    )
+    # Nearest breach first: the P2's response clock is due before the P3's.
+    assert queue.index(urgent["number"]) < queue.index(number)
+    assert "response: " in await browser.text(f'#rows tr[data-number="{number}"]')
     await browser.shot("agent-queue")
     await browser.shot("agent-queue-phone", PHONE)
     await browser.go(f"/console/incidents/{number}")
@@ -212,6 +227,7 @@ async def test_the_dashboard_shows_the_figures_of_the_summary_report(
     assert [tuple(row) for row in shown] == expected
     assert report["counts"]["created"] > 0
     assert await browser.text("#kpi-created") == str(report["counts"]["created"])
+    assert await browser.console_errors() == []  # no CSP violation: nothing inline
     drawn = await browser.script(
         "return document.body.dataset.chartsDrawn === 'true' && !!window.Chart;"
     )
@@ -239,6 +255,7 @@ async def test_text_shows_literally_and_nothing_runs(
         assert '<b id="injected">bold</b>' in await browser.text("#timeline")
         await browser.shot(f"escaping-{who}")
     await browser.sign_in("sam")
+    assert await browser.console_errors() == []
     await browser.go("/console/incidents?open=true")
     await browser.shot("agent-incidents")
     assert not await browser.alert_shown() and not await browser.exists("#injected")
