@@ -66,6 +66,7 @@ incidents = sa.Table(
     sa.Column("assignee", sa.Text, index=True),
     sa.Column("caller", sa.Text, nullable=False, index=True),
     sa.Column("category", sa.Text),
+    sa.Column("ci", sa.Text, index=True),  # the configuration item (GET /cis/{id})
     sa.Column("major", sa.Boolean, nullable=False),
     sa.Column("breached", sa.Boolean, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False, index=True),
@@ -244,4 +245,28 @@ attachments = sa.Table(
     sa.Column("uploaded_by", sa.Text, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("added_at", UtcDateTime, nullable=False),
+)
+
+# --- correlation (contract 15) ----------------------------------------------------------------
+
+# Every incident opened with a correlation key ("ci:<id>", "service:<name>"), and when.
+correlation_members = sa.Table(
+    "correlation_members",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("number", sa.String(16), primary_key=True),
+    sa.Column("opened_at", UtcDateTime, nullable=False, index=True),
+)
+
+# One row per key and window: the suggestion (or parent) made once for that burst.
+correlations = sa.Table(
+    "correlations",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("window_start", UtcDateTime, primary_key=True),
+    sa.Column("window_end", UtcDateTime, nullable=False),
+    sa.Column("trigger", sa.String(16), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("members", sa.JSON, nullable=False),
+    sa.Column("parent", sa.String(16)),
 )

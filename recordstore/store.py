@@ -196,6 +196,7 @@ def _incident_row(view: IncidentView) -> dict[str, Any]:
         "assignee": view.assignee,
         "caller": view.caller,
         "category": view.category,
+        "ci": view.ci,
         "major": view.major,
         "breached": view.breached,
         "created_at": view.created_at,

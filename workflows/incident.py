@@ -18,7 +18,13 @@ from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -355,6 +361,8 @@ class IncidentWorkflow:
             entry = lifecycle.entry_at(state, seq)
             self._count(entry)
             for effect in effects.effects_for(state, entry, seq):
+                if _is_correlation(effect) and not workflow.patched(names.CORRELATION_PATCH):
+                    continue  # an incident opened before correlation replays without it
                 self._launch(effect)
             self._tell_alert_router(entry)
         for effect in effects.once_effects(state):
@@ -382,6 +390,8 @@ class IncidentWorkflow:
             if isinstance(effect, effects.SendSignal):
                 handle = workflow.get_external_workflow_handle(effect.workflow_id)
                 await handle.signal(effect.signal, effect.arg)
+            elif isinstance(effect, effects.StartIncident):
+                await self._start_incident(effect)
             else:
                 result = await workflow.execute_activity(
                     effect.activity,
@@ -400,6 +410,18 @@ class IncidentWorkflow:
         finally:
             self._effects_running -= 1
         self._after_change(None)
+
+    async def _start_incident(self, effect: effects.StartIncident) -> None:
+        try:
+            await workflow.start_child_workflow(
+                IncidentWorkflow.run,
+                effect.state,
+                id=names.incident_workflow_id(effect.state.number),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=presentation.summary(effect.state),
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # started before a continue-as-new or a reset: it is there
 
     # --- records, search attributes, continue-as-new --------------------------------------
 
@@ -457,6 +479,10 @@ class IncidentWorkflow:
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
+
+
+def _is_correlation(effect: effects.Effect) -> bool:
+    return isinstance(effect, effects.RunActivity) and effect.activity == names.CORRELATE_INCIDENTS
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:
