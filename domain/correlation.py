@@ -61,7 +61,7 @@ def keys_of(state: IncidentState) -> list[str]:
 def request_for(state: IncidentState) -> CorrelationRequest | None:
     policy = state.policy.correlation
     keys = keys_of(state)
-    if policy.threshold == 0 or not keys:
+    if policy.threshold == 0 or not keys or state.opened_by == ACTOR:  # a parent it opened
         return None
     return CorrelationRequest(
         number=state.number,

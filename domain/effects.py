@@ -113,13 +113,14 @@ def _correlation_effects(state: IncidentState, entry: TimelineEntry) -> list[Eff
     """Ask the record store after create; open the parent it allotted; a parent so opened
     links its children. (The workflow guards the first with a patch.)"""
     request = correlation.request_for(state) if entry.kind == "created" else None
+    found: list[Effect] = []
     if request is not None:
         summary = f"correlate {state.number} on {', '.join(request.keys)}"
-        return [RunActivity(names.CORRELATE_INCIDENTS, request, summary, timedelta(hours=1))]
+        found.append(RunActivity(names.CORRELATE_INCIDENTS, request, summary, timedelta(hours=1)))
     if entry.kind == correlation.PARENT_OPENED:
         parent = correlation.parent_incident(state, entry)
-        return [StartIncident(parent, f"open the correlation parent {parent.number}")]
-    return [
+        found.append(StartIncident(parent, f"open the correlation parent {parent.number}"))
+    return found + [
         SendSignal(
             names.incident_workflow_id(child),
             Action.LINK_PARENT.value,

@@ -76,6 +76,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/known-errors/{id}"): KEDB,
     ("GET", "/problems"): KEDB,
     ("GET", "/problems/{id}"): KEDB,
+    ("GET", "/cis"): KEDB,
+    ("GET", "/cis/{id}"): KEDB,
     ("GET", "/reports/summary"): MANAGERS,
 }
 
