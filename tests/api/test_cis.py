@@ -204,7 +204,9 @@ async def test_open_parent_links_the_burst_to_one_parent(
             return children == numbers and parents == {parent}
 
         if not await eventually(linked, bool, 60):
-            timelines = {n: await stack.ok("GET", f"/incidents/{n}/timeline") for n in [*numbers, parent]}
+            timelines = {
+                n: await stack.ok("GET", f"/incidents/{n}/timeline") for n in [*numbers, parent]
+            }
             raise AssertionError(timelines)
         shown = await stack.ok("GET", f"/incidents/{parent}")
         assert shown["ci"] == ci and shown["service"] == "payroll"
