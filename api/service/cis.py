@@ -72,17 +72,17 @@ def checked(
     current: IncidentView | None = None,
     action: Action | None = None,
 ) -> BodyT:
-    """A create (or an `update`) whose `ci` names a catalogue item; with a CI and no service
-    (neither in the body nor on the incident), the CI's service fills it in."""
+    """A create (or an `update`) whose `ci` names a catalogue item (any text when there is no
+    catalogue); with a CI and no service (neither in the body nor on the incident), the CI's
+    service fills it in."""
     if action not in (None, Action.UPDATE):
         return body
     ci = getattr(body, "ci", None)
-    if ci is None:
+    if ci is None or not catalogue.items:  # no catalogue: free text, as groups without a directory
         return body
     item = catalogue.get(ci)
     if item is None:
-        known = "no catalogue configured" if not catalogue.items else "see GET /cis"
-        raise Unprocessable("ci", f"unknown configuration item '{ci}' ({known})")
+        raise Unprocessable("ci", f"unknown configuration item '{ci}' (see GET /cis)")
     has_service = getattr(body, "service", None) or (current is not None and current.service)
     if item.service and not has_service:
         return body.model_copy(update={"service": item.service})
