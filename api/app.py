@@ -22,6 +22,7 @@ from api.query_params import reject_unknown_query_params
 from api.routes import (
     alerts,
     attachments,
+    cis,
     health,
     incidents,
     known_errors,
@@ -33,7 +34,7 @@ from api.routes import (
 from api.routes import integrations as monitoring_integrations
 from api.service.context import Services
 from core.logconfig import configure_logging
-from core.settings import Settings, get_settings, load_directory, load_policy
+from core.settings import Settings, get_settings, load_cis, load_directory, load_policy
 from core.temporal_client import connect
 from recordstore import RecordStore
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Fail at start-up, with a message naming the file, rather than on the first request.
         policy = load_policy(settings)
         directory = load_directory(settings, policy)
+        catalogue = load_cis(settings, directory)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.database.migrate(auto=settings.db_auto_migrate)
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http = httpx.AsyncClient()
         oidc = OidcVerifier(settings, http, directory) if settings.oidc_enabled else None
         app.state.services = Services(settings, policy, client, store, tokens, directory, oidc)
+        app.state.services.cis = catalogue
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
         )
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(known_errors.router)
     app.include_router(problems.router)
+    app.include_router(cis.router)
     app.include_router(vendors.router)
     app.include_router(reports.router)
     app.include_router(queues.router)

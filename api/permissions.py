@@ -96,6 +96,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("DELETE", "/known-errors/{id}"): KEDB_WORK,
     ("GET", "/problems"): KEDB_WORK,
     ("GET", "/problems/{id}"): KEDB_WORK,
+    ("GET", "/cis"): KEDB_WORK,
+    ("GET", "/cis/{id}"): KEDB_WORK,
     ("GET", "/reports/summary"): Rule((Role.MANAGER,)),
     ("GET", "/queues/mine"): DESK_WORK,
     ("GET", "/queues/groups/{group}"): DESK_WORK,

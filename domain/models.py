@@ -110,7 +110,7 @@ class IncidentCreate(Strict):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
-    ci: Name | None = Field(default=None, description="the configuration item affected")
+    ci: Name | None = Field(default=None, description="a configuration item of the catalogue")
     channel: Channel = Channel.API
 
 
@@ -185,6 +185,7 @@ class UpdateRequest(ActionRequest):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
+    ci: Name | None = None
     reason: Text | None = Field(default=None, description="required when the priority changes")
 
 
@@ -324,7 +325,7 @@ class IncidentFields(BaseModel):
     category: str | None = None
     subcategory: str | None = None
     service: str | None = None
-    ci: str | None = None
+    ci: str | None = None  # a configuration item (contract 15)
     channel: Channel = Channel.API
     status: Status
     assignment_group: str | None = None

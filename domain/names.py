@@ -45,6 +45,7 @@ ATTACHMENT_ADDED_SIGNAL = "attachment_added"
 
 CALLER_COMMENTS_NOTIFY_PATCH = "caller-comments-notify-assignee"
 SIMILAR_INCIDENTS_PATCH = "similar-incidents-at-create"
+CORRELATION_PATCH = "correlate-on-create"
 
 # --- alert router workflow ----------------------------------------------------------------
 
@@ -62,6 +63,7 @@ LOOKUP_SIMILAR_INCIDENTS = "lookup_similar_incidents"
 PROPOSE_PROBLEM = "propose_problem"
 OPEN_BRIDGE = "open_bridge"
 CREATE_VENDOR_TICKET = "create_vendor_ticket"
+CORRELATE_INCIDENTS = "correlate_incidents"
 
 # --- inbound mail -------------------------------------------------------------------------
 

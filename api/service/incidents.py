@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import permissions
 from api.auth import Principal
 from api.numbers import strict_field
-from api.service import people, relations
+from api.service import cis, people, relations
 from api.service.context import Services
 from api.service.errors import (
     Conflict,
@@ -99,6 +99,7 @@ async def create(
 ) -> tuple[IncidentView, bool]:
     """Open an incident; a retry with the same Idempotency-Key returns the first one."""
     caller = _caller_for(principal, body)
+    body = cis.checked(services.cis, body)
     number, created = await claim_number(services.store, principal, body, key)
     now = datetime.now(UTC)
     policy = people.incident_policy(services.policy, services.directory)
@@ -278,6 +279,7 @@ async def transition(
     people.authorize_on(principal, current, action)
     people.check_assignment(services.directory, action, body, current)
     await _check_references(services, principal, number, action, body)
+    body = cis.checked(services.cis, body, current, action)
     request_id = update_id_for(principal, key) if key else str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
         **body.model_dump(exclude_unset=True),
