@@ -95,6 +95,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("GET", "/problems"): KEDB_WORK,
     ("GET", "/problems/{id}"): KEDB_WORK,
     ("GET", "/reports/summary"): Rule((Role.MANAGER,)),
+    ("GET", "/reply-templates"): Rule(KEDB),
+    ("GET", "/reply-templates/{name}"): Rule(KEDB),
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,

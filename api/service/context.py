@@ -11,6 +11,7 @@ from api.oidc import OidcVerifier
 from core.settings import Settings
 from domain.directory import Directory
 from domain.policy import Policy
+from domain.replies import ReplyTemplate
 from recordstore import RecordStore
 
 
@@ -23,3 +24,4 @@ class Services:
     tokens: TokenBook
     directory: Directory = field(default_factory=Directory)
     oidc: OidcVerifier | None = None
+    replies: dict[str, ReplyTemplate] = field(default_factory=dict)  # by name

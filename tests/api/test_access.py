@@ -77,6 +77,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/problems"): KEDB,
     ("GET", "/problems/{id}"): KEDB,
     ("GET", "/reports/summary"): MANAGERS,
+    ("GET", "/reply-templates"): KEDB,
+    ("GET", "/reply-templates/{name}"): KEDB,
 }
 
 # Values the schema alone cannot make valid.
