@@ -101,6 +101,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("GET", "/reports/summary"): Rule((Role.MANAGER,)),
     ("GET", "/queues/mine"): DESK_WORK,
     ("GET", "/queues/groups/{group}"): DESK_WORK,
+    ("GET", "/reply-templates"): Rule(KEDB),
+    ("GET", "/reply-templates/{name}"): Rule(KEDB),
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,

@@ -122,7 +122,7 @@ class ActionRequest(Strict):
 
 
 # Request fields the API fills in from who is asking; a client never sends them.
-API_FILLED_FIELDS = frozenset({"on_behalf_of_caller"})
+API_FILLED_FIELDS = frozenset({"on_behalf_of_caller", "template"})
 
 
 class AssignRequest(ActionRequest):
@@ -192,6 +192,9 @@ class UpdateRequest(ActionRequest):
 class CommentRequest(ActionRequest):
     text: Text
     visibility: Visibility = Visibility.WORK_NOTE
+    # Set by the API when it rendered `text` from a reply template (contract 14): the timeline
+    # says which. Signals carry the text itself.
+    template: Name | None = None
 
 
 class DeclareMajorRequest(ActionRequest):

@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import permissions
 from api.auth import Principal
 from api.numbers import strict_field
-from api.service import cis, people, relations
+from api.service import cis, people, relations, replies
 from api.service.context import Services
 from api.service.errors import (
     Conflict,
@@ -78,7 +78,9 @@ class IncidentDetail(IncidentView):
 
 def body_model(action: Action) -> type[BaseModel]:
     """The API body of an action: its request model without what the API fills in itself,
-    with strict numbers."""
+    with strict numbers; a comment's may name a reply template instead of its text."""
+    if action == Action.COMMENT:
+        return replies.CommentBody
     request = lifecycle.TRANSITIONS[action].request
     fields: dict[str, Any] = {
         name: (info.annotation, strict_field(info))
@@ -280,9 +282,13 @@ async def transition(
     people.check_assignment(services.directory, action, body, current)
     await _check_references(services, principal, number, action, body)
     body = cis.checked(services.cis, body, current, action)
+    fields = body.model_dump(exclude_unset=True)
+    if action == Action.COMMENT:
+        live = partial(read, services, principal, number)
+        fields = await replies.comment_fields(services, principal, body, live)
     request_id = update_id_for(principal, key) if key else str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
-        **body.model_dump(exclude_unset=True),
+        **fields,
         **people.api_filled(principal, current, action),
         actor=principal.name,
         request_id=request_id,

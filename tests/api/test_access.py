@@ -82,6 +82,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/cis"): KEDB,
     ("GET", "/cis/{id}"): KEDB,
     ("GET", "/reports/summary"): MANAGERS,
+    ("GET", "/reply-templates"): KEDB,
+    ("GET", "/reply-templates/{name}"): KEDB,
 }
 
 # Values the schema alone cannot make valid.
