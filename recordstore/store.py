@@ -19,6 +19,7 @@ from recordstore.database import Database
 from recordstore.paging import Pager
 from recordstore.schema import (
     INCIDENT_COUNTER,
+    affected_callers,
     counters,
     idempotency_keys,
     incidents,
@@ -26,6 +27,7 @@ from recordstore.schema import (
 )
 
 PAGER = Pager("INC", incidents.c.number)
+AFFECTED_KIND = "affected"  # the timeline kind of Action.AFFECTED
 
 
 class IncidentFilter(BaseModel):
@@ -123,6 +125,7 @@ class RecordStore:
                         index_elements=[timeline_entries.c.number, timeline_entries.c.seq]
                     )
                 )
+                await _add_affected(conn, view.number, record.new_entries)
 
     async def get_incident(self, number: str) -> IncidentView | None:
         query = sa.select(incidents.c.view).where(incidents.c.number == number)
@@ -226,6 +229,28 @@ def _timeline_row(number: str, seq: int, entry: TimelineEntry) -> dict[str, Any]
     }
 
 
+async def _add_affected(conn: AsyncConnection, number: str, entries: list[TimelineEntry]) -> None:
+    """Each `affected` entry's caller, once per incident, whatever retries deliver."""
+    rows = [
+        {"number": number, "caller": entry.details["caller"], "added_at": entry.at}
+        for entry in entries
+        if entry.kind == AFFECTED_KIND and isinstance(entry.details.get("caller"), str)
+    ]
+    if rows:
+        insert = Database.insert(conn, affected_callers).values(rows)
+        await conn.execute(
+            insert.on_conflict_do_nothing(
+                index_elements=[affected_callers.c.number, affected_callers.c.caller]
+            )
+        )
+
+
+def _caller_clause(caller: str) -> sa.ColumnElement[bool]:
+    """The incident's caller, or a caller counted as affected on it."""
+    affected = sa.select(affected_callers.c.number).where(affected_callers.c.caller == caller)
+    return sa.or_(incidents.c.caller == caller, incidents.c.number.in_(affected))
+
+
 def _filter_clauses(filters: IncidentFilter) -> list[sa.ColumnElement[bool]]:
     columns = {
         "status": incidents.c.status,
@@ -238,5 +263,5 @@ def _filter_clauses(filters: IncidentFilter) -> list[sa.ColumnElement[bool]]:
     }
     clauses = []
     for name, value in filters.model_dump(exclude_none=True, mode="json").items():
-        clauses.append(columns[name] == value)
+        clauses.append(_caller_clause(value) if name == "caller" else columns[name] == value)
     return clauses
