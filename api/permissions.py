@@ -208,7 +208,8 @@ def actions_markdown() -> str:
         cells = []
         for role in ACTION_ROLES:
             who = Principal(name="x", roles=frozenset({role}), token="x" * 16)
-            cells.append(_ON[role] if may_act(who, action) else "-")
+            scope = "all" if action in ANY_GROUP and role == Role.AGENT else _ON[role]
+            cells.append(scope if may_act(who, action) else "-")
         rows.append(f"| `{action.value}` | {sources} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
