@@ -3,8 +3,9 @@
 `models` holds the API's request and response models, `queries` the SQL and the figures.
 
 The window is half-open, `[from, to)`; the API's default is the 30 days up to now (without
-`to`: now; without `from`: 30 days before `to`). Every figure says which incidents it counts; they differ
-on purpose, because each KPI is about a different moment in an incident's life:
+`to`: now; without `from`: 30 days before `to`). Every figure says which incidents it
+counts; they differ on purpose, because each KPI is about a different moment in an
+incident's life:
 
 - `counts`: incidents *created* in the window, by their current status, priority, category and
   group.
@@ -24,7 +25,8 @@ on purpose, because each KPI is about a different moment in an incident's life:
   answered, whatever the close code) apart from those.
 
 The `group` and `priority` filters apply to every figure and match the incident's current
-assignment group and priority. Durations are wall-clock seconds, not business hours, each also as `h:mm` text.
+assignment group and priority. Durations are wall-clock seconds, not business hours, each
+also as `h:mm` text.
 """
 
 from recordstore.reports.models import (
