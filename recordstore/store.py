@@ -31,7 +31,8 @@ AFFECTED_KIND = "affected"  # the timeline kind of Action.AFFECTED
 
 
 class IncidentFilter(BaseModel):
-    """List filters: exact match; None means no filter on that field."""
+    """List filters: exact match (`caller`: the incident's caller or one counted as affected on
+    it); None means no filter on that field."""
 
     status: Status | None = None
     priority: str | None = None
