@@ -221,6 +221,16 @@ incident_links = sa.Table(
     sa.Column("linked_at", UtcDateTime, nullable=False),
 )
 
+# Callers affected by an incident besides its caller (revision 0007): written from the
+# `affected` timeline entries, read by the caller filter of lists (a requester's own incidents).
+affected_callers = sa.Table(
+    "affected_callers",
+    metadata,
+    sa.Column("number", sa.String(16), primary_key=True),
+    sa.Column("caller", sa.Text, primary_key=True, index=True),
+    sa.Column("added_at", UtcDateTime, nullable=False),
+)
+
 # --- e-mail and attachments (contract 13) ------------------------------------------------------
 
 # Every message the mail listener or the IMAP poller received, stored before the SMTP 250 (or

@@ -244,6 +244,19 @@ class IncidentWorkflow:
         )
 
     @workflow.signal(
+        name=names.DUPLICATE_LINKED_SIGNAL,
+        description="An incident was resolved as a duplicate of this one: {duplicate, caller}.",
+    )
+    @messages.raw_payload(None)
+    def duplicate_linked(self, *payloads: object) -> None:
+        self._on_event(
+            names.DUPLICATE_LINKED_SIGNAL,
+            payloads,
+            relations.DuplicateLinked,
+            relations.link_duplicate,
+        )
+
+    @workflow.signal(
         name=names.PARENT_RESOLVED_SIGNAL,
         description="The parent was resolved: an open child follows with its resolution.",
     )

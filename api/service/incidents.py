@@ -253,7 +253,7 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
             entries = entries[: live.offset] + live.entries
         except (TimeoutError, RPCError, WorkflowQueryFailedError, RuntimeError) as error:
             log.warning("timeline served from the record", incident=number, error=str(error))
-    return visible_timeline(principal, entries)
+    return visible_timeline(principal, entries, view)
 
 
 async def stored_details(services: Services, principal: Principal, number: str, digest: str) -> Any:
@@ -378,6 +378,11 @@ async def _check_references(
     if action == Action.LINK_PARENT:
         as_seen = partial(read, services, principal)
         await relations.check_parent(getattr(body, "parent", ""), as_seen)
+    original = getattr(body, "duplicate_of", None)
+    if action == Action.RESOLVE and original:
+        await relations.check_original(number, original, partial(read, services, principal))
+    if action == Action.AFFECTED:
+        people.check_person(services.directory, "caller", getattr(body, "caller", ""))
 
 
 def domain_conflict(view: IncidentView, action: Action) -> Conflict:
