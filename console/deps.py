@@ -59,6 +59,7 @@ def admitted(rule: permissions.Rule) -> Callable[[Reader], Awaitable[Reader]]:
 # Pages for the people who work incidents: the roles of incident work in the API's table.
 STAFF = permissions.action_rule(Action.ASSIGN)
 StaffDep = Annotated[Reader, Depends(admitted(STAFF))]
+TemplatesDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("GET", "/reply-templates")]))]
 QueueDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("GET", "/queues/mine")]))]
 ManagerDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("GET", "/reports/summary")]))]
 RaiseDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("POST", "/incidents")]))]

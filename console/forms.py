@@ -87,11 +87,19 @@ def _form_field(name: str, info: Any) -> FormField | None:
     return None
 
 
+# A comment's reply template and its values: the page draws those itself (a list of the
+# templates, then the values the chosen one asks for, `vars.<name>`).
+TEMPLATE_FIELDS = frozenset({"template", "vars"})
+VARS_PREFIX = "vars."
+
+
 def action_form(action: Action) -> ActionForm | None:
     """The form of an action, or None when its body holds what a form cannot (a review's list
     of action items: the API takes those)."""
     fields = []
     for name, info in incidents.body_model(action).model_fields.items():
+        if action == Action.COMMENT and name in TEMPLATE_FIELDS:
+            continue
         found = _form_field(name, info)
         if found is None:
             if info.is_required():
@@ -135,7 +143,21 @@ def body_from(action: Action, form: FormData) -> BaseModel:
                 raise FormProblem(f"{item.name}: not a whole number") from None
         else:
             values[item.name] = raw
+    if action == Action.COMMENT:
+        values |= _template(form)
     return validated(incidents.body_model(action), values)
+
+
+def _template(form: FormData) -> dict[str, Any]:
+    name = form.get("template")
+    if not isinstance(name, str) or not name:
+        return {}
+    given = {
+        key.removeprefix(VARS_PREFIX): value
+        for key, value in form.multi_items()
+        if key.startswith(VARS_PREFIX) and isinstance(value, str)
+    }
+    return {"template": name, "vars": given}
 
 
 def validated(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:

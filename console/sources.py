@@ -1,6 +1,6 @@
 """What the pages read, from the service layer: queues, similar incidents, SLA clocks as they
 stand now, open major incidents. The one seam where the console meets service functions still
-being built (playbook steps, reply templates): each is wired here when it lands.
+being built (playbook steps): each is wired here when it lands.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 from api import permissions
 from api.auth import Principal
-from api.service import incidents, queues, similar
+from api.service import incidents, queues, replies, similar
 from api.service.context import Services
 from domain import sla
 from domain.models import IncidentView, Status
+from domain.replies import ReplyTemplate
 from domain.similar import SimilarIncident
 from domain.sla import ClockStatus
 from recordstore import IncidentFilter
@@ -141,7 +142,8 @@ def playbook_of(view: IncidentView) -> object | None:
     return getattr(view, "playbook", None)
 
 
-async def reply_templates(services: Services) -> list[object] | None:
-    """Reply templates for the comment form, once the service offers them (contract 14)."""
-    del services
-    return None
+def reply_templates(services: Services, principal: Principal) -> list[ReplyTemplate] | None:
+    """Reply templates for the comment form (`GET /reply-templates`), for those it admits."""
+    if principal.requester_only or not may(principal, "GET", "/reply-templates"):
+        return None
+    return replies.list_templates(services).items

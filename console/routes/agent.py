@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.service import incidents, queues
+from api.service import incidents, queues, replies
 from console import forms, render, sources
 from console.app import ConsoleRoute
-from console.deps import CsrfDep, QueueDep, Reader, StaffDep
+from console.deps import CsrfDep, QueueDep, Reader, StaffDep, TemplatesDep
 from domain.models import Channel, IncidentCreate, Status
 from domain.policy import Priority
 from recordstore import IncidentFilter
@@ -154,3 +154,14 @@ async def similar(
         reader.services, reader.principal, short_description, service or None, ci or None
     )
     return render.page(request, "_similar.html", similar=found, **reader.context())
+
+
+@router.get("/reply-templates/vars")
+async def template_vars(
+    request: Request,
+    reader: TemplatesDep,
+    template: Annotated[str, Query(max_length=128)] = "",
+) -> Response:
+    """The chosen reply template's text and the values it asks for (the comment form's part)."""
+    chosen = replies.get_template(reader.services, template) if template else None
+    return render.page(request, "_template_vars.html", chosen=chosen, **reader.context())

@@ -61,7 +61,7 @@ async def _page(
         done=DONE.get(done or ""),
         forms=forms.forms_for(detail.allowed_actions),
         survey_open=_survey_open(reader, detail),
-        templates=await sources.reply_templates(reader.services),
+        templates=sources.reply_templates(reader.services, reader.principal),
         people=sorted(reader.services.directory.people),
         groups=sorted(reader.services.directory.groups),
         **live,

@@ -18,6 +18,7 @@ from selenium.common.exceptions import NoAlertPresentException, NoSuchElementExc
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select
 
 from core.settings import PROJECT_DIR
 from tests.support.apistack import TOKENS
@@ -99,6 +100,11 @@ class Browser:
                 "var e = document.querySelector(arguments[0]); e.value = arguments[1];", css, value
             )
         )
+
+    async def select(self, css: str, value: str) -> None:
+        """Pick an option as a person does (the change event fires)."""
+        element = await self.find(css)
+        await self.run(lambda: Select(element).select_by_value(value))
 
     async def submit(self, form_css: str) -> None:
         """Submit with the form's own button, as a person does, and wait for the next page."""

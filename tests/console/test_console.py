@@ -134,6 +134,15 @@ async def test_an_agent_works_an_incident_from_queue_to_resolved(
     await browser.submit(form)
     assert "Rebuilt the profile" in await browser.text("#timeline")
 
+    form = await browser.open_action("comment")
+    await browser.select("#comment-template", "awaiting-information")
+    assert "question" in (await browser.wait_for("#template-vars", "Question")).lower()
+    await browser.fill('input[name="vars.question"]', "Which Outlook version do you run?")
+    await browser.shot("agent-reply-template")
+    await browser.submit(form)
+    timeline = await browser.text("#timeline")
+    assert "Which Outlook version do you run?" in timeline and "Thank you for reporting" in timeline
+
     # The page refreshes by itself: a change made elsewhere shows without a reload.
     await _act(
         console_stack, number, "comment", {"text": "seen from the API", "visibility": "work_note"}
