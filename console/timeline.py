@@ -53,7 +53,9 @@ def shown(entry: TimelineEntry, staff: bool) -> Shown:
     text = next((str(details[k]) for k in TEXT_KEYS if isinstance(details.get(k), str)), "")
     what = PLAIN.get(entry.kind, entry.kind.replace("_", " ").capitalize())
     if entry.to_status is not None and entry.from_status != entry.to_status:
-        what += f" (now {entry.to_status.value.replace('_', ' ')})"
+        status = entry.to_status.value.replace("_", " ")
+        if status not in what.lower():
+            what += f" (now {status})"
     if entry.kind == "assign" and isinstance(details.get("group"), str):
         what += f" to {details['group']}"
     return Shown(
