@@ -192,6 +192,16 @@ async def test_a_requester_raises_confirms_and_sees_a_major_incident(
     await browser.shot("requester-confirm")
     await browser.submit(await browser.open_action("close"))
     assert "closed" in await browser.text("#status")
+    await browser.run(
+        lambda: browser.driver.find_element("css selector", "#survey input[value='4']").click()
+    )
+    await browser.fill("#survey-comment", "Quick and friendly")
+    await browser.shot("requester-survey")
+    await browser.submit("#survey")
+    assert "survey answered" in await browser.text("#done")
+    assert not await browser.exists("#survey")
+    closed = await console_stack.ok("GET", f"/incidents/{number}", "alice")
+    assert closed["survey_score"] == 4 and closed["close_code"] == "confirmed"
 
     major = await _incident(
         console_stack, short_description="E-mail is down for everyone", impact=1, urgency=1
