@@ -77,6 +77,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/problems"): KEDB,
     ("GET", "/problems/{id}"): KEDB,
     ("GET", "/reports/summary"): MANAGERS,
+    ("GET", "/incidents/similar"): WORKERS,
+    ("GET", "/queues/mine"): KEDB,
+    ("GET", "/queues/groups/{group}"): KEDB,
 }
 
 # Values the schema alone cannot make valid.
@@ -354,6 +357,9 @@ async def test_a_requester_never_reaches_another_callers_incident(stack: Stack) 
         f"/known-errors?from_incident={number}",
         "/known-errors/search?q=printer",
         "/problems",
+        "/incidents/similar?q=printer",
+        "/queues/mine",
+        "/queues/groups/service-desk",
     ):
         assert (await stack.call("GET", path, "bob")).status_code == 403, path
     assert (
