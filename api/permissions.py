@@ -53,12 +53,14 @@ KEDB_WORK = Rule(KEDB)
 # What the service desk does for any incident, whichever group works it: a caller's "me too"
 # is taken by whoever answers the phone.
 ANY_GROUP = frozenset({Action.AFFECTED})
+DESK_WORK = Rule((Role.AGENT, Role.MANAGER))
 AUTOMATION = Rule((Role.AUTOMATION,))
 PUBLIC = Rule(public=True)
 
 TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents"): Rule(WORKERS, requesters="for themselves"),
     ("GET", "/incidents"): REQUESTERS_TOO,
+    ("GET", "/incidents/similar"): Rule(WORKERS),
     ("GET", "/incidents/{number}"): REQUESTERS_TOO,
     ("GET", "/incidents/{number}/timeline"): Rule(WORKERS, requesters=OWN + ", no work notes"),
     ("GET", "/incidents/{number}/details/{digest}"): REQUESTERS_TOO,
@@ -99,7 +101,13 @@ TABLE: dict[Endpoint, Rule] = {
     ("DELETE", "/known-errors/{id}"): KEDB_WORK,
     ("GET", "/problems"): KEDB_WORK,
     ("GET", "/problems/{id}"): KEDB_WORK,
+    ("GET", "/cis"): KEDB_WORK,
+    ("GET", "/cis/{id}"): KEDB_WORK,
     ("GET", "/reports/summary"): Rule((Role.MANAGER,)),
+    ("GET", "/queues/mine"): DESK_WORK,
+    ("GET", "/queues/groups/{group}"): DESK_WORK,
+    ("GET", "/reply-templates"): Rule(KEDB),
+    ("GET", "/reply-templates/{name}"): Rule(KEDB),
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from domain.alert_origin import AlertOrigin
 from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Policy, Priority
+from domain.similar import SimilarIncident
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32_000)]
@@ -111,6 +112,7 @@ class IncidentCreate(Strict):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
+    ci: Name | None = Field(default=None, description="a configuration item of the catalogue")
     channel: Channel = Channel.API
 
 
@@ -122,7 +124,7 @@ class ActionRequest(Strict):
 
 
 # Request fields the API fills in from who is asking; a client never sends them.
-API_FILLED_FIELDS = frozenset({"on_behalf_of_caller"})
+API_FILLED_FIELDS = frozenset({"on_behalf_of_caller", "template"})
 
 
 class AssignRequest(ActionRequest):
@@ -188,12 +190,16 @@ class UpdateRequest(ActionRequest):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
+    ci: Name | None = None
     reason: Text | None = Field(default=None, description="required when the priority changes")
 
 
 class CommentRequest(ActionRequest):
     text: Text
     visibility: Visibility = Visibility.WORK_NOTE
+    # Set by the API when it rendered `text` from a reply template (contract 14): the timeline
+    # says which. Signals carry the text itself.
+    template: Name | None = None
 
 
 class DeclareMajorRequest(ActionRequest):
@@ -349,6 +355,7 @@ class IncidentFields(BaseModel):
     category: str | None = None
     subcategory: str | None = None
     service: str | None = None
+    ci: str | None = None  # a configuration item (contract 15)
     channel: Channel = Channel.API
     status: Status
     assignment_group: str | None = None
@@ -388,6 +395,7 @@ class IncidentFields(BaseModel):
     alert: AlertInfo | None = None
     survey_invited: bool = False
     suggestions: list[KnownErrorMatch] = []
+    similar: list[SimilarIncident] = []  # open incidents found at create (agents only)
     vendor_tickets: list[VendorTicket] = []
     problem_id: str | None = None
     survey_score: int | None = None

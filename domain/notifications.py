@@ -35,6 +35,8 @@ CALLER_KINDS = frozenset({"survey_invited", "status_update", "caller_reminder"})
 # of the caller's news, never these.
 CALLER_ONLY_KINDS = frozenset({"survey_invited", "caller_reminder"})
 MAJOR_KINDS = frozenset({"declare_major", "major_update", "status_update", "undeclare_major"})
+# Entries for the service desk group their details name (`notify`): correlation (contract 15).
+DESK_KINDS = frozenset({"correlation_suggested", "correlation_parent_opened"})
 # Entries that already told the incident manager; the automatic hierarchical escalation the
 # domain records right after them at the same instant would only repeat the message.
 MANAGER_TOLD_BY = frozenset({"created", "sla_breach"})
@@ -129,6 +131,8 @@ def _recipients(
         wanted += [(STAKEHOLDERS, name) for name in contacts.stakeholders]
     if entry.kind == "problem_proposed":
         wanted.append((PROBLEM_MANAGER, contacts.problem_manager))
+    if entry.kind in DESK_KINDS:
+        wanted.append((GROUP, entry.details.get("notify")))
     found: dict[str, str] = {}
     for role, name in wanted:
         if name and name not in found:

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from domain.calendar import TWENTY_FOUR_SEVEN, Calendar, parse_duration
+from domain.correlation_policy import CorrelationPolicy
 from domain.integrations_policy import IntegrationsPolicy, window_seconds
 from domain.messages import parse_toml
 
@@ -260,6 +261,7 @@ class Policy(PolicyModel):
     tickets: TicketsPolicy = TicketsPolicy()
     integrations: IntegrationsPolicy = IntegrationsPolicy()
     pending: PendingPolicy = PendingPolicy()
+    correlation: CorrelationPolicy = CorrelationPolicy()
     email: EmailPolicy = Field(default=EmailPolicy(), exclude=True)
     # Vendor endpoints and credentials stay with the worker and the API: excluded from the
     # policy copy each incident carries in its workflow history.

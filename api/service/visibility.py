@@ -17,6 +17,8 @@ PUBLIC_MATCH_FIELDS = frozenset({"id", "title", "score", "workaround"})
 # Timeline details only agents read: quoted work notes, and what a review or a known error
 # says of the cause.
 INTERNAL_DETAILS = frozenset({"last_work_note", "root_cause", "lessons", "internal_notes"})
+# Timeline entries about other incidents: the desk's, never a requester's.
+AGENTS_ONLY_KINDS = frozenset({"similar_found"})
 
 
 # What a requester reads in place of another caller's name.
@@ -51,6 +53,7 @@ def visible(principal: Principal, view: ViewT) -> ViewT:
                 "last_work_note": None,
                 "review": None,
                 "suggestions": suggestions,
+                "similar": [],  # other people's incidents
                 "caller": ANOTHER_CALLER if view.caller in others else view.caller,
                 "opened_by": ANOTHER_CALLER if view.opened_by in others else view.opened_by,
                 "affected_callers": [n for n in view.affected_callers if n not in others],
@@ -65,7 +68,11 @@ def visible_timeline(
     if not principal.requester_only:
         return entries
     others = _other_callers(principal, view) if view is not None else set()
-    return [_public_details(entry, others) for entry in entries if not _work_note(entry)]
+    return [
+        _public_details(entry, others)
+        for entry in entries
+        if not _work_note(entry) and entry.kind not in AGENTS_ONLY_KINDS
+    ]
 
 
 def _public_details(entry: TimelineEntry, others: set[str]) -> TimelineEntry:

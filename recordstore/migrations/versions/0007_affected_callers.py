@@ -2,7 +2,7 @@
 a duplicate), so that `GET /incidents?caller=` finds the incidents they are affected on.
 
 Revision ID: 0007_affected_callers
-Revises: 0004_email
+Revises: 0006_cis_correlation
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_affected_callers"
-down_revision = "0004_email"
+down_revision = "0006_cis_correlation"
 branch_labels = None
 depends_on = None
 
