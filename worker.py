@@ -17,6 +17,7 @@ from activities.correlation import CorrelationActivities
 from activities.known_errors import KnownErrorActivities
 from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities
 from activities.records import RecordActivities
+from activities.similar import SimilarActivities
 from activities.vendor_tickets import VendorActivities
 from core.logconfig import configure_logging
 from core.metrics import worker_runtime
@@ -54,6 +55,7 @@ def build_worker(
     http = http or httpx.AsyncClient()
     records = RecordActivities(store)
     known_errors = KnownErrorActivities(store)
+    similar = SimilarActivities(store)
     notifications = NotificationActivities(
         policy,
         http,
@@ -75,6 +77,7 @@ def build_worker(
             records.allocate_incident_number,
             known_errors.lookup_known_errors,
             known_errors.propose_problem,
+            similar.lookup_similar_incidents,
             notifications.send_notification,
             vendors.create_vendor_ticket,
             bridges.open_bridge,

@@ -10,7 +10,7 @@ from importlib.metadata import version
 
 import httpx
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
 from api import errors, permissions
@@ -18,6 +18,7 @@ from api.auth import TokenBook
 from api.idempotency import IdempotencyKeys
 from api.intake import RequestIntake
 from api.oidc import OidcVerifier
+from api.query_params import reject_unknown_query_params
 from api.routes import (
     alerts,
     attachments,
@@ -26,6 +27,7 @@ from api.routes import (
     incidents,
     known_errors,
     problems,
+    queues,
     reports,
     vendors,
 )
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=version("incidentflow"),
         description="ITIL incident management: each incident is a durable Temporal workflow.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_params)],  # a 422 naming them (contract 6)
     )
     errors.install(app)
     app.include_router(incidents.router)
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cis.router)
     app.include_router(vendors.router)
     app.include_router(reports.router)
+    app.include_router(queues.router)
     app.add_middleware(IdempotencyKeys)  # inside _observe: replays are counted too
     app.middleware("http")(_observe)
     app.add_middleware(RequestIntake, max_bytes=settings.max_body_bytes)  # outermost

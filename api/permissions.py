@@ -50,12 +50,14 @@ OWN = "their own incidents"
 INCIDENT_WORK = Rule(WORKERS)
 REQUESTERS_TOO = Rule(WORKERS, requesters=OWN)
 KEDB_WORK = Rule(KEDB)
+DESK_WORK = Rule((Role.AGENT, Role.MANAGER))
 AUTOMATION = Rule((Role.AUTOMATION,))
 PUBLIC = Rule(public=True)
 
 TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents"): Rule(WORKERS, requesters="for themselves"),
     ("GET", "/incidents"): REQUESTERS_TOO,
+    ("GET", "/incidents/similar"): Rule(WORKERS),
     ("GET", "/incidents/{number}"): REQUESTERS_TOO,
     ("GET", "/incidents/{number}/timeline"): Rule(WORKERS, requesters=OWN + ", no work notes"),
     ("GET", "/incidents/{number}/details/{digest}"): REQUESTERS_TOO,
@@ -97,6 +99,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("GET", "/cis"): KEDB_WORK,
     ("GET", "/cis/{id}"): KEDB_WORK,
     ("GET", "/reports/summary"): Rule((Role.MANAGER,)),
+    ("GET", "/queues/mine"): DESK_WORK,
+    ("GET", "/queues/groups/{group}"): DESK_WORK,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,

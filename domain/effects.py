@@ -23,6 +23,7 @@ from domain.models import (
 )
 from domain.notifications import Delivery, deliveries_for
 from domain.relations import ChildLinked, ParentReopened, ParentResolved
+from domain.similar import SimilarIncident, SimilarQuery
 from domain.vendors import VendorTicketRequest, VendorTicketResult
 
 RECATEGORISING = frozenset(
@@ -78,6 +79,8 @@ def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
         entry.kind == "update" and RECATEGORISING & set(entry.details.get("changes", {}))
     ):
         found.append(_lookup_known_errors(state))
+    if entry.kind == "created":
+        found.append(lookup_similar(state))
     if entry.kind == "resolve":
         found += _on_resolve(state, entry, seq)
     if entry.kind == "reopen":
@@ -169,6 +172,18 @@ def _lookup_known_errors(state: IncidentState) -> RunActivity:
     )
 
 
+def lookup_similar(state: IncidentState) -> RunActivity:
+    """Open incidents that may be the same outage, for the desk (contract 15)."""
+    text = f"{state.short_description}\n{state.description}"[:4000]
+    query = SimilarQuery(text=text, service=state.service, ci=state.ci, exclude=state.number)
+    return RunActivity(
+        names.LOOKUP_SIMILAR_INCIDENTS,
+        query,
+        f"look up incidents similar to {state.number}",
+        timedelta(minutes=5),
+    )
+
+
 def problem_reason(state: IncidentState) -> ProblemReason | None:
     if state.workaround or state.resolution_code == ResolutionCode.WORKAROUND:
         return "workaround"
@@ -246,6 +261,12 @@ def apply_result(state: IncidentState, effect: RunActivity, result: Any, now: da
             lifecycle.record(
                 state, now, "system", "known_errors_suggested", details={"matches": shown}
             )
+    elif effect.activity == names.LOOKUP_SIMILAR_INCIDENTS:
+        similar = [SimilarIncident.model_validate(found) for found in result]
+        if similar != state.similar:
+            state.similar = similar
+            shown = [found.model_dump(mode="json") for found in similar]
+            lifecycle.record(state, now, "system", "similar_found", details={"incidents": shown})
     elif effect.activity == names.PROPOSE_PROBLEM:
         problem = Problem.model_validate(result)
         state.problem_id = problem.id

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from domain.alert_origin import AlertOrigin
 from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Policy, Priority
+from domain.similar import SimilarIncident
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32_000)]
@@ -109,7 +110,7 @@ class IncidentCreate(Strict):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
-    ci: Name | None = Field(default=None, description="a configuration item of the catalogue")
+    ci: Name | None = Field(default=None, description="the configuration item affected")
     channel: Channel = Channel.API
 
 
@@ -324,7 +325,7 @@ class IncidentFields(BaseModel):
     category: str | None = None
     subcategory: str | None = None
     service: str | None = None
-    ci: str | None = None  # a configuration item (contract 15)
+    ci: str | None = None
     channel: Channel = Channel.API
     status: Status
     assignment_group: str | None = None
@@ -364,6 +365,7 @@ class IncidentFields(BaseModel):
     alert: AlertInfo | None = None
     survey_invited: bool = False
     suggestions: list[KnownErrorMatch] = []
+    similar: list[SimilarIncident] = []  # open incidents found at create (agents only)
     vendor_tickets: list[VendorTicket] = []
     problem_id: str | None = None
     survey_score: int | None = None

@@ -44,6 +44,7 @@ ATTACHMENT_ADDED_SIGNAL = "attachment_added"
 # --- incident workflow: patches (workflow.patched ids; never reuse one) -------------------
 
 CALLER_COMMENTS_NOTIFY_PATCH = "caller-comments-notify-assignee"
+SIMILAR_INCIDENTS_PATCH = "similar-incidents-at-create"
 CORRELATION_PATCH = "correlate-on-create"
 
 # --- alert router workflow ----------------------------------------------------------------
@@ -58,6 +59,7 @@ UPSERT_INCIDENT_RECORD = "upsert_incident_record"
 ALLOCATE_INCIDENT_NUMBER = "allocate_incident_number"
 SEND_NOTIFICATION = "send_notification"
 LOOKUP_KNOWN_ERRORS = "lookup_known_errors"
+LOOKUP_SIMILAR_INCIDENTS = "lookup_similar_incidents"
 PROPOSE_PROBLEM = "propose_problem"
 OPEN_BRIDGE = "open_bridge"
 CREATE_VENDOR_TICKET = "create_vendor_ticket"

@@ -66,7 +66,6 @@ incidents = sa.Table(
     sa.Column("assignee", sa.Text, index=True),
     sa.Column("caller", sa.Text, nullable=False, index=True),
     sa.Column("category", sa.Text),
-    sa.Column("ci", sa.Text, index=True),  # the configuration item (GET /cis/{id})
     sa.Column("major", sa.Boolean, nullable=False),
     sa.Column("breached", sa.Boolean, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False, index=True),
@@ -81,7 +80,27 @@ incidents = sa.Table(
     sa.Column("resolution_breached_at", UtcDateTime, index=True),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("view", sa.JSON, nullable=False),
+    # Revision 0005: list filters, the searched text (public comments only, never work notes)
+    # and the queues' order: the due time of the running SLA clock nearest to breaching.
+    sa.Column("service", sa.Text, index=True),
+    sa.Column("ci", sa.Text, index=True),
+    sa.Column("short_description", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("public_comments", sa.Text),
+    sa.Column("next_breach_at", UtcDateTime, index=True),
+    sa.Column("next_breach_clock", sa.String(16)),
 )
+
+# Incident full text, the KEDB's two engines again (recordstore/incident_search.py):
+# PostgreSQL a GIN index over this weighted document (the search repeats the exact expression);
+# SQLite an FTS5 table with rowid = the number's digits, written with the row.
+INCIDENT_TSVECTOR = (
+    "setweight(to_tsvector('english'::regconfig, coalesce(short_description, '')), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'B')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(public_comments, '')), 'C')"
+)
+INCIDENTS_FTS = "incidents_fts"
+INCIDENTS_SEARCH_INDEX = "ix_incidents_search"
 
 timeline_entries = sa.Table(
     "timeline_entries",

@@ -59,6 +59,11 @@ EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
 EventT = TypeVar("EventT", bound=BaseModel)
+# Activities an incident started before them replays without: the patch that guards each.
+PATCHED_ACTIVITIES = {
+    names.LOOKUP_SIMILAR_INCIDENTS: names.SIMILAR_INCIDENTS_PATCH,
+    names.CORRELATE_INCIDENTS: names.CORRELATION_PATCH,
+}
 
 
 def _with_action_handlers(cls: type[IncidentWorkflow]) -> type[IncidentWorkflow]:
@@ -361,12 +366,17 @@ class IncidentWorkflow:
             entry = lifecycle.entry_at(state, seq)
             self._count(entry)
             for effect in effects.effects_for(state, entry, seq):
-                if _is_correlation(effect) and not workflow.patched(names.CORRELATION_PATCH):
-                    continue  # an incident opened before correlation replays without it
+                if self._replays_without(effect):
+                    continue
                 self._launch(effect)
             self._tell_alert_router(entry)
         for effect in effects.once_effects(state):
             self._launch(effect)
+
+    def _replays_without(self, effect: effects.Effect) -> bool:
+        # Incidents opened before the similar-incidents lookup (or correlation) replay without it.
+        patch = PATCHED_ACTIVITIES.get(getattr(effect, "activity", ""))
+        return patch is not None and not workflow.patched(patch)
 
     def _tell_alert_router(self, entry: TimelineEntry) -> None:
         news = flapping.router_news(self.state, entry)
@@ -479,10 +489,6 @@ class IncidentWorkflow:
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
-
-
-def _is_correlation(effect: effects.Effect) -> bool:
-    return isinstance(effect, effects.RunActivity) and effect.activity == names.CORRELATE_INCIDENTS
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from api.service.errors import (
     Forbidden,
     NotFound,
     Unavailable,
+    Unprocessable,
     incident_not_found,
     workflow_refusal,
 )
@@ -55,6 +56,7 @@ from domain.models import (
 from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
 from recordstore import IncidentFilter, payloads
+from recordstore.incident_search import NoSearchWords
 from recordstore.links import IncidentLinks
 from workflows.incident import IncidentWorkflow
 
@@ -217,7 +219,10 @@ async def list_incidents(
         if filters.caller not in (None, principal.name):
             raise Forbidden("requesters can list only their own incidents")
         filters = filters.model_copy(update={"caller": principal.name})
-    page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    try:
+        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    except NoSearchWords:
+        raise Unprocessable("q", "no word to search for") from None
     return page.model_copy(update={"items": [visible(principal, item) for item in page.items]})
 
 

@@ -17,6 +17,8 @@ PUBLIC_MATCH_FIELDS = frozenset({"id", "title", "score", "workaround"})
 # Timeline details only agents read: quoted work notes, and what a review or a known error
 # says of the cause.
 INTERNAL_DETAILS = frozenset({"last_work_note", "root_cause", "lessons", "internal_notes"})
+# Timeline entries about other incidents: the desk's, never a requester's.
+AGENTS_ONLY_KINDS = frozenset({"similar_found"})
 
 
 def may_see(principal: Principal, view: IncidentView) -> bool:
@@ -32,7 +34,12 @@ def visible(principal: Principal, view: ViewT) -> ViewT:
             for match in view.suggestions
         ]
         view = view.model_copy(
-            update={"last_work_note": None, "review": None, "suggestions": suggestions}
+            update={
+                "last_work_note": None,
+                "review": None,
+                "suggestions": suggestions,
+                "similar": [],  # other people's incidents
+            }
         )
     return view.model_copy(update={"allowed_actions": permissions.reader_actions(principal, view)})
 
@@ -40,7 +47,11 @@ def visible(principal: Principal, view: ViewT) -> ViewT:
 def visible_timeline(principal: Principal, entries: list[TimelineEntry]) -> list[TimelineEntry]:
     if not principal.requester_only:
         return entries
-    return [_public_details(entry) for entry in entries if not _work_note(entry)]
+    return [
+        _public_details(entry)
+        for entry in entries
+        if not _work_note(entry) and entry.kind not in AGENTS_ONLY_KINDS
+    ]
 
 
 def _public_details(entry: TimelineEntry) -> TimelineEntry:

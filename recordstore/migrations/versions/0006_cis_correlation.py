@@ -1,8 +1,8 @@
-"""Configuration items and correlation (contract 15): the incidents' `ci` column, every
-incident opened on a correlation key, and the one correlation per key and window.
+"""Correlation (contract 15): every incident opened on a correlation key, and the one
+correlation per key and window. (The incidents' `ci` column came with 0005.)
 
 Revision ID: 0006_cis_correlation
-Revises: 0004_email
+Revises: 0005_incident_search
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_cis_correlation"
-down_revision = "0004_email"
+down_revision = "0005_incident_search"
 branch_labels = None
 depends_on = None
 
@@ -20,9 +20,6 @@ UTC_TIME = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    # Incidents recorded before this revision had no `ci` field: the column stays empty.
-    op.add_column("incidents", sa.Column("ci", sa.Text))
-    op.create_index("ix_incidents_ci", "incidents", ["ci"])
     op.create_table(
         "correlation_members",
         sa.Column("key", sa.Text, primary_key=True),
@@ -46,6 +43,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("correlations")
     op.drop_table("correlation_members")
-    op.drop_index("ix_incidents_ci", "incidents")
-    with op.batch_alter_table("incidents") as batch:
-        batch.drop_column("ci")
