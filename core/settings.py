@@ -12,9 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.cis import Catalogue, CisError, parse_cis
 from domain.directory import Directory, DirectoryError, parse_directory
 from domain.policy import Policy, PolicyError, parse_policy
+from domain.replies import ReplyTemplate, load_templates
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY_FILE = PROJECT_DIR / "policy" / "default.toml"
+DEFAULT_REPLY_TEMPLATES_DIR = PROJECT_DIR / "templates" / "replies"
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,9 @@ class Settings(BaseSettings):
     db_auto_migrate: bool = True
     policy_file: Path = DEFAULT_POLICY_FILE
     tokens_file: Path | None = None
+    # Reply templates (contract 14): one Markdown file each, front matter and text; the shipped
+    # ones by default. Checked at start-up: a bad file stops the API with its name.
+    reply_templates_dir: Path = DEFAULT_REPLY_TEMPLATES_DIR
     # The people and groups (contract 11). Unset: `.data/directory.toml` when it exists (make
     # run writes one), else no directory (groups are free text, as before section 11).
     directory_file: Path | None = None
@@ -170,3 +175,8 @@ def load_cis(settings: Settings, directory: Directory) -> Catalogue:
                 f"the directory"
             )
     return catalogue
+
+
+def load_reply_templates(settings: Settings) -> dict[str, ReplyTemplate]:
+    """The reply templates by name, each checked; ReplyTemplateError names the bad file."""
+    return load_templates(settings.reply_templates_dir)

@@ -22,7 +22,7 @@ from domain.models import (
     VendorTicket,
 )
 from domain.notifications import Delivery, deliveries_for
-from domain.relations import ChildLinked, ParentReopened, ParentResolved
+from domain.relations import ChildLinked, DuplicateLinked, ParentReopened, ParentResolved
 from domain.similar import SimilarIncident, SimilarQuery
 from domain.vendors import VendorTicketRequest, VendorTicketResult
 
@@ -225,11 +225,21 @@ def _on_resolve(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
             resolution_code=state.resolution_code,
             resolution_notes=state.resolution_notes,
             request_id=f"{state.number}/{seq}",
+            duplicate_of=state.duplicate_of,
         )
         found += [
             SendSignal(names.incident_workflow_id(child), names.PARENT_RESOLVED_SIGNAL, cascade)
             for child in state.children
         ]
+    if state.duplicate_of is not None:
+        link = DuplicateLinked(
+            duplicate=state.number, caller=state.caller, request_id=f"{state.number}/{seq}"
+        )
+        found.append(
+            SendSignal(
+                names.incident_workflow_id(state.duplicate_of), names.DUPLICATE_LINKED_SIGNAL, link
+            )
+        )
     return found
 
 

@@ -40,6 +40,7 @@ PARENT_REOPENED_SIGNAL = "parent_reopened"
 VENDOR_UPDATE_SIGNAL = "vendor_update"
 ALERT_SIGNAL = "alert"
 ATTACHMENT_ADDED_SIGNAL = "attachment_added"
+DUPLICATE_LINKED_SIGNAL = "duplicate_linked"
 
 # --- incident workflow: patches (workflow.patched ids; never reuse one) -------------------
 

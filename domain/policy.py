@@ -217,6 +217,21 @@ class EmailPolicy(PolicyModel):
 
 class EscalationPolicy(PolicyModel):
     notify_manager_at_creation: tuple[Priority, ...] = (Priority.P1, Priority.P2)
+    # The service desk's checks: after this many hand-backs (`return`) of one incident, a
+    # hierarchical escalation (the incident manager decides the group) ...
+    max_returns: Annotated[int, Field(ge=1, le=100)] = 2
+    # ... and at this many other callers reporting it (`affected`), one.
+    repeat_calls: Annotated[int, Field(ge=1, le=1000)] = 3
+    # Affected callers -> the impact suggested to the desk from that many on (1 high, 3 low).
+    affected_impact: dict[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1, le=3)]] = {
+        3: 2,
+        10: 1,
+    }
+
+    def suggested_impact(self, affected: int) -> int | None:
+        """The impact of the highest threshold `affected` has reached; None below them all."""
+        reached = [threshold for threshold in self.affected_impact if affected >= threshold]
+        return self.affected_impact[max(reached)] if reached else None
 
 
 def _default_sla() -> dict[Priority, SlaTarget]:

@@ -83,7 +83,7 @@ incidents = sa.Table(
     # Revision 0005: list filters, the searched text (public comments only, never work notes)
     # and the queues' order: the due time of the running SLA clock nearest to breaching.
     sa.Column("service", sa.Text, index=True),
-    sa.Column("ci", sa.Text, index=True),
+    sa.Column("ci", sa.Text, index=True),  # the configuration item (GET /cis/{id})
     sa.Column("short_description", sa.Text),
     sa.Column("description", sa.Text),
     sa.Column("public_comments", sa.Text),
@@ -219,6 +219,16 @@ incident_links = sa.Table(
     sa.Column("child", sa.String(16), primary_key=True),
     sa.Column("parent", sa.String(16), nullable=False, index=True),
     sa.Column("linked_at", UtcDateTime, nullable=False),
+)
+
+# Callers affected by an incident besides its caller (revision 0007): written from the
+# `affected` timeline entries, read by the caller filter of lists (a requester's own incidents).
+affected_callers = sa.Table(
+    "affected_callers",
+    metadata,
+    sa.Column("number", sa.String(16), primary_key=True),
+    sa.Column("caller", sa.Text, primary_key=True, index=True),
+    sa.Column("added_at", UtcDateTime, nullable=False),
 )
 
 # --- e-mail and attachments (contract 13) ------------------------------------------------------

@@ -59,11 +59,6 @@ EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
 EventT = TypeVar("EventT", bound=BaseModel)
-# Activities an incident started before them replays without: the patch that guards each.
-PATCHED_ACTIVITIES = {
-    names.LOOKUP_SIMILAR_INCIDENTS: names.SIMILAR_INCIDENTS_PATCH,
-    names.CORRELATE_INCIDENTS: names.CORRELATION_PATCH,
-}
 
 
 def _with_action_handlers(cls: type[IncidentWorkflow]) -> type[IncidentWorkflow]:
@@ -249,6 +244,19 @@ class IncidentWorkflow:
         )
 
     @workflow.signal(
+        name=names.DUPLICATE_LINKED_SIGNAL,
+        description="An incident was resolved as a duplicate of this one: {duplicate, caller}.",
+    )
+    @messages.raw_payload(None)
+    def duplicate_linked(self, *payloads: object) -> None:
+        self._on_event(
+            names.DUPLICATE_LINKED_SIGNAL,
+            payloads,
+            relations.DuplicateLinked,
+            relations.link_duplicate,
+        )
+
+    @workflow.signal(
         name=names.PARENT_RESOLVED_SIGNAL,
         description="The parent was resolved: an open child follows with its resolution.",
     )
@@ -374,8 +382,8 @@ class IncidentWorkflow:
             self._launch(effect)
 
     def _replays_without(self, effect: effects.Effect) -> bool:
-        # Incidents opened before the similar-incidents lookup (or correlation) replay without it.
-        patch = PATCHED_ACTIVITIES.get(getattr(effect, "activity", ""))
+        # Incidents opened before an effect existed replay without it (its patch says so).
+        patch = _PATCHED_ACTIVITIES.get(getattr(effect, "activity", None) or "")
         return patch is not None and not workflow.patched(patch)
 
     def _tell_alert_router(self, entry: TimelineEntry) -> None:
@@ -489,6 +497,13 @@ class IncidentWorkflow:
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
+
+
+# Activities added after incidents were already running, each with the patch that guards it.
+_PATCHED_ACTIVITIES = {
+    names.LOOKUP_SIMILAR_INCIDENTS: names.SIMILAR_INCIDENTS_PATCH,
+    names.CORRELATE_INCIDENTS: names.CORRELATION_PATCH,
+}
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:

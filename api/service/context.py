@@ -12,6 +12,7 @@ from core.settings import Settings
 from domain.cis import Catalogue
 from domain.directory import Directory
 from domain.policy import Policy
+from domain.replies import ReplyTemplate
 from recordstore import RecordStore
 
 
@@ -25,3 +26,4 @@ class Services:
     directory: Directory = field(default_factory=Directory)
     oidc: OidcVerifier | None = None
     cis: Catalogue = field(default_factory=Catalogue)  # the CI catalogue (contract 15)
+    replies: dict[str, ReplyTemplate] = field(default_factory=dict)  # by name

@@ -1,5 +1,5 @@
 """Correlation (contract 15): every incident opened on a correlation key, and the one
-correlation per key and window. (The incidents' `ci` column came with 0005.)
+correlation per key and window. (The incidents' `ci` column came with revision 0005.)
 
 Revision ID: 0006_cis_correlation
 Revises: 0005_incident_search
