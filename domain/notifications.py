@@ -79,13 +79,24 @@ def deliveries_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list
                     recipient=name,
                     channel=channel,
                     address=address,
-                    # An affected caller's copy speaks to them as the caller.
                     context=context
                     | {"role": role, "recipient": name}
-                    | ({"caller": name} if role == CALLER else {}),
+                    | _as_their_caller(state, entry, role, name),
                 ),
             )
     return list(deliveries.values())
+
+
+def _as_their_caller(
+    state: IncidentState, entry: TimelineEntry, role: str, name: str
+) -> dict[str, Any]:
+    """A caller's copy speaks to them as the caller; an affected caller's never names the
+    incident's own caller (a reopen or a cancel by them reads "by the caller")."""
+    if role != CALLER:
+        return {}
+    if name != state.caller and entry.actor == state.caller:
+        return {"caller": name, "actor": "the caller"}
+    return {"caller": name}
 
 
 def address_of(notifications: NotificationPolicy, name: str) -> str:
