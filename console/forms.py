@@ -109,8 +109,17 @@ def action_form(action: Action) -> ActionForm | None:
     return ActionForm(action, fields)
 
 
+# Taken on a playbook step, by the forms beside each step (templates/_playbook.html).
+STEP_ACTIONS = frozenset({"complete_step", "skip_step"})
+
+
 def forms_for(actions: list[Action]) -> list[ActionForm]:
-    return [form for action in actions if (form := action_form(action)) is not None]
+    """The forms of the actions panel: every action but the playbook steps'."""
+    return [
+        form
+        for action in actions
+        if action.value not in STEP_ACTIONS and (form := action_form(action)) is not None
+    ]
 
 
 class FormProblem(Exception):

@@ -38,7 +38,6 @@ async def _live(reader: Reader, number: str) -> dict[str, Any]:
         "clocks": detail.clocks,
         "timeline": [timeline.shown(entry, reader.staff) for entry in reversed(entries)],
         "attachments": await attachments.listing(services, principal, number),
-        "playbook": sources.playbook_of(detail),
     }
 
 
@@ -62,6 +61,7 @@ async def _page(
         forms=forms.forms_for(detail.allowed_actions),
         survey_open=_survey_open(reader, detail),
         templates=sources.reply_templates(reader.services, reader.principal),
+        playbook=sources.playbook_of(detail),
         people=sorted(reader.services.directory.people),
         groups=sorted(reader.services.directory.groups),
         **live,

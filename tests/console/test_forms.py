@@ -1,0 +1,52 @@
+"""The action forms come from the API's own body models: every action a form can hold has one,
+and a posted form becomes the same body the API would take (no second copy of a field)."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.datastructures import FormData
+
+from api.service import incidents
+from console import forms, render
+from domain.lifecycle import TRANSITIONS
+from domain.models import Action
+
+
+def test_every_action_but_a_review_is_a_form_with_the_bodys_fields() -> None:
+    for action in TRANSITIONS:
+        form = forms.action_form(action)
+        if action == Action.REVIEW:
+            assert form is None  # a list of action items: the API takes those
+            continue
+        assert form is not None, action
+        model = incidents.body_model(action).model_fields
+        required = {name for name, info in model.items() if info.is_required()}
+        assert required <= {f.name for f in form.fields}, action
+
+
+def test_a_posted_form_is_the_apis_body() -> None:
+    body = forms.body_from(
+        Action.RESOLVE,
+        FormData([("resolution_code", "fixed"), ("resolution_notes", "done"), ("category", "")]),
+    )
+    assert body.model_dump(exclude_unset=True) == {
+        "resolution_code": "fixed",
+        "resolution_notes": "done",
+    }
+    with pytest.raises(forms.FormProblem, match="resolution_notes"):
+        forms.body_from(Action.RESOLVE, FormData([("resolution_code", "fixed")]))
+    comment = forms.body_from(
+        Action.COMMENT,
+        FormData([("template", "awaiting-information"), ("vars.question", "Which printer?")]),
+    )
+    assert comment.model_dump(exclude_unset=True) == {
+        "template": "awaiting-information",
+        "vars": {"question": "Which printer?"},
+    }
+
+
+def test_text_that_would_misrender_is_neutralised() -> None:
+    page = render.environment.from_string("<p>{{ text }}</p>").render(
+        text="a\u202eb\u2066c\u200bd<i>e</i>\nf"
+    )
+    assert page == "<p>a\ufffdb\ufffdc\ufffdd&lt;i&gt;e&lt;/i&gt;\nf</p>"
