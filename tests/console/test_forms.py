@@ -50,3 +50,29 @@ def test_text_that_would_misrender_is_neutralised() -> None:
         text="a\u202eb\u2066c\u200bd<i>e</i>\nf"
     )
     assert page == "<p>a\ufffdb\ufffdc\ufffdd&lt;i&gt;e&lt;/i&gt;\nf</p>"
+
+
+def test_playbook_steps_offer_the_readers_step_actions() -> None:
+    """Rendered from the view's `playbook` (duck-typed here: the step model is the playbooks
+    work's); a required step is never offered a skip."""
+    from types import SimpleNamespace as Thing
+
+    steps = [
+        Thing(id="triage", title="Triage", instructions="Check <the> logs", state="ready",
+              required=True, owner_group="desk", due_at=None, by=None, at=None, note=None,
+              error=None),
+        Thing(id="notify", title="Tell HR", instructions="", state="waiting", required=False,
+              owner_group=None, due_at=None, by=None, at=None, note=None, error=None),
+    ]  # fmt: skip
+    playbook = Thing(title="Data loss", model="data-loss", version="1", steps=steps)
+    incident = Thing(
+        number="INC0000001",
+        allowed_actions=[Thing(value="complete_step"), Thing(value="skip_step")],
+    )
+    page = render.environment.get_template("_playbook.html").render(
+        playbook=playbook, incident=incident, csrf_field="csrf_token", csrf_token="t"
+    )
+    assert "Check &lt;the&gt; logs" in page
+    assert page.count('data-step-action="complete"') == 1  # the ready step
+    assert page.count('data-step-action="skip"') == 1  # the optional one, not the required
+    assert 'name="step" value="notify"' in page
