@@ -12,9 +12,9 @@ from fastapi import Depends, Request
 from api import permissions
 from api.auth import Principal, Role
 from api.deps import ServicesDep
+from api.service.announcements import Announcement, open_majors
 from api.service.context import Services
-from console import session, sources
-from console.sources import Announcement
+from console import session
 from domain.models import Action
 
 
@@ -40,7 +40,7 @@ class Reader:
 
 async def reader(request: Request, services: ServicesDep) -> Reader:
     principal = await session.principal_of(request, services)
-    return Reader(principal, services, await sources.open_majors(services))
+    return Reader(principal, services, await open_majors(services))
 
 
 ReaderDep = Annotated[Reader, Depends(reader)]

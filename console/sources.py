@@ -13,7 +13,7 @@ from api.auth import Principal
 from api.service import incidents, queues, replies, similar
 from api.service.context import Services
 from domain import sla
-from domain.models import IncidentView, Status
+from domain.models import IncidentView
 from domain.replies import ReplyTemplate
 from domain.similar import SimilarIncident
 from domain.sla import ClockStatus
@@ -88,37 +88,6 @@ def groups_of(services: Services, principal: Principal) -> list[str]:
     if principal.groups is not None:
         return sorted(principal.groups)
     return sorted(services.directory.groups)
-
-
-@dataclass
-class Announcement:
-    """What everybody may read of an open major incident: its headline and public updates."""
-
-    number: str
-    short_description: str
-    status: Status
-    major_since: datetime | None
-    last_status_update: str | None
-    last_status_update_at: datetime | None
-
-
-async def open_majors(services: Services) -> list[Announcement]:
-    """Open major incidents, as the status page and the banner show them to anyone signed in:
-    only the public side (a requester sees nothing else of incidents not theirs)."""
-    page = await services.store.list_incidents(
-        IncidentFilter(major=True, open=True), limit=50, cursor=None
-    )
-    return [
-        Announcement(
-            number=view.number,
-            short_description=view.short_description,
-            status=view.status,
-            major_since=view.major_since,
-            last_status_update=view.last_status_update,
-            last_status_update_at=view.last_status_update_at,
-        )
-        for view in sorted(page.items, key=lambda v: v.major_since or v.created_at, reverse=True)
-    ]
 
 
 def may(principal: Principal, method: str, path: str) -> bool:

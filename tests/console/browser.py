@@ -137,6 +137,12 @@ class Browser:
                 return shown
             await asyncio.sleep(0.5)
 
+    async def wait_until(self, condition: Callable[[], bool], seconds: float = 30) -> None:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not await self.run(condition):
+            assert asyncio.get_running_loop().time() < deadline, "the page did not change"
+            await asyncio.sleep(0.2)
+
     async def alert_shown(self) -> bool:
         def probe() -> bool:
             try:
