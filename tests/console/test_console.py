@@ -328,3 +328,29 @@ async def test_forms_need_the_sessions_csrf_token(console_stack: Stack) -> None:
     )
     texts = [entry["details"].get("text") for entry in timeline]
     assert "real comment" in texts and "forged comment" not in texts
+
+
+async def test_a_breach_shows_on_open_pages_without_a_reload(
+    console_stack: Stack, browser: Browser
+) -> None:
+    """The test policy gives P5 a 4-second response target: the queue and the incident page,
+    left open, mark the breach by themselves."""
+    incident = await _incident(
+        console_stack, short_description="Desk lamp flickers", impact=3, urgency=3
+    )
+    number = incident["number"]
+    assert incident["priority"] == "P5"
+    await _act(console_stack, number, "assign", {"group": "desk", "assignee": "sam"})
+    await browser.sign_in("sam")
+    await browser.go(f"/console/incidents/{number}")
+    assert "breached" not in await browser.text("#clocks")
+    shown = await browser.wait_for("#clocks", "breached")
+    assert "breached" in shown
+    await browser.shot("agent-incident-breached")
+    await browser.go("/console/queue")
+    row = f'#rows tr[data-number="{number}"]'
+    assert "breached" in await browser.wait_for(row, "breached")
+    assert "is-breached" in await browser.script(
+        "return document.querySelector(arguments[0]).className;", row
+    )
+    await browser.shot("agent-queue-breached")
