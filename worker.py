@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bridges import BridgeActivities, TemplateBridgeProvider
+from activities.correlation import CorrelationActivities
 from activities.known_errors import KnownErrorActivities
 from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities
 from activities.records import RecordActivities
@@ -25,6 +26,7 @@ from core.temporal_client import connect
 from domain.directory import Directory
 from domain.policy import Policy
 from recordstore import RecordStore, mail
+from recordstore.correlation import Correlations
 from workflows.alerts import AlertWorkflow
 from workflows.incident import IncidentWorkflow
 
@@ -64,6 +66,7 @@ def build_worker(
     )
     vendors = VendorActivities(policy, http, store)
     bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
+    correlations = CorrelationActivities(Correlations(store.database))
     return Worker(
         client,
         task_queue=task_queue,
@@ -78,6 +81,7 @@ def build_worker(
             notifications.send_notification,
             vendors.create_vendor_ticket,
             bridges.open_bridge,
+            correlations.correlate_incidents,
         ],
     )
 

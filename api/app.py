@@ -22,18 +22,27 @@ from api.query_params import reject_unknown_query_params
 from api.routes import (
     alerts,
     attachments,
+    cis,
     health,
     incidents,
     known_errors,
     problems,
     queues,
+    replies,
     reports,
     vendors,
 )
 from api.routes import integrations as monitoring_integrations
 from api.service.context import Services
 from core.logconfig import configure_logging
-from core.settings import Settings, get_settings, load_directory, load_policy
+from core.settings import (
+    Settings,
+    get_settings,
+    load_cis,
+    load_directory,
+    load_policy,
+    load_reply_templates,
+)
 from core.temporal_client import connect
 from recordstore import RecordStore
 
@@ -53,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Fail at start-up, with a message naming the file, rather than on the first request.
         policy = load_policy(settings)
         directory = load_directory(settings, policy)
+        catalogue = load_cis(settings, directory)
+        reply_templates = load_reply_templates(settings)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.database.migrate(auto=settings.db_auto_migrate)
@@ -60,7 +71,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client = await connect(settings, lazy=True)
         http = httpx.AsyncClient()
         oidc = OidcVerifier(settings, http, directory) if settings.oidc_enabled else None
-        app.state.services = Services(settings, policy, client, store, tokens, directory, oidc)
+        app.state.services = Services(
+            settings,
+            policy,
+            client,
+            store,
+            tokens,
+            directory,
+            oidc,
+            cis=catalogue,
+            replies=reply_templates,
+        )
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
         )
@@ -83,9 +104,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(known_errors.router)
     app.include_router(problems.router)
+    app.include_router(cis.router)
     app.include_router(vendors.router)
     app.include_router(reports.router)
     app.include_router(queues.router)
+    app.include_router(replies.router)
     app.add_middleware(IdempotencyKeys)  # inside _observe: replays are counted too
     app.middleware("http")(_observe)
     app.add_middleware(RequestIntake, max_bytes=settings.max_body_bytes)  # outermost

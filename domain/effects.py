@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from domain import lifecycle, names
+from domain import correlation, lifecycle, names
 from domain.kedb import KnownErrorQuery, Problem, ProblemProposal, ProblemReason
 from domain.models import (
+    Action,
     IncidentState,
     KnownErrorMatch,
     ResolutionCode,
@@ -21,7 +22,7 @@ from domain.models import (
     VendorTicket,
 )
 from domain.notifications import Delivery, deliveries_for
-from domain.relations import ChildLinked, ParentReopened, ParentResolved
+from domain.relations import ChildLinked, DuplicateLinked, ParentReopened, ParentResolved
 from domain.similar import SimilarIncident, SimilarQuery
 from domain.vendors import VendorTicketRequest, VendorTicketResult
 
@@ -59,7 +60,15 @@ class SendSignal:
     arg: BaseModel
 
 
-Effect = RunActivity | SendSignal
+@dataclass(frozen=True)
+class StartIncident:
+    """Open another incident (a parent opened by correlation): its workflow, started once."""
+
+    state: IncidentState
+    summary: str
+
+
+Effect = RunActivity | SendSignal | StartIncident
 
 
 def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Effect]:
@@ -100,7 +109,28 @@ def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
         )
     if entry.kind == "vendor_ticket":
         found.append(_create_vendor_ticket(state, entry))
-    return found
+    return found + _correlation_effects(state, entry)
+
+
+def _correlation_effects(state: IncidentState, entry: TimelineEntry) -> list[Effect]:
+    """Ask the record store after create; open the parent it allotted; a parent so opened
+    links its children. (The workflow guards the first with a patch.)"""
+    request = correlation.request_for(state) if entry.kind == "created" else None
+    found: list[Effect] = []
+    if request is not None:
+        summary = f"correlate {state.number} on {', '.join(request.keys)}"
+        found.append(RunActivity(names.CORRELATE_INCIDENTS, request, summary, timedelta(hours=1)))
+    if entry.kind == correlation.PARENT_OPENED:
+        parent = correlation.parent_incident(state, entry)
+        found.append(StartIncident(parent, f"open the correlation parent {parent.number}"))
+    return found + [
+        SendSignal(
+            names.incident_workflow_id(child),
+            Action.LINK_PARENT.value,
+            correlation.link_request(state.number, child),
+        )
+        for child in correlation.children_to_link(entry)
+    ]
 
 
 def once_effects(state: IncidentState) -> list[Effect]:
@@ -195,11 +225,21 @@ def _on_resolve(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
             resolution_code=state.resolution_code,
             resolution_notes=state.resolution_notes,
             request_id=f"{state.number}/{seq}",
+            duplicate_of=state.duplicate_of,
         )
         found += [
             SendSignal(names.incident_workflow_id(child), names.PARENT_RESOLVED_SIGNAL, cascade)
             for child in state.children
         ]
+    if state.duplicate_of is not None:
+        link = DuplicateLinked(
+            duplicate=state.number, caller=state.caller, request_id=f"{state.number}/{seq}"
+        )
+        found.append(
+            SendSignal(
+                names.incident_workflow_id(state.duplicate_of), names.DUPLICATE_LINKED_SIGNAL, link
+            )
+        )
     return found
 
 
@@ -245,6 +285,9 @@ def apply_result(state: IncidentState, effect: RunActivity, result: Any, now: da
     elif effect.activity == names.OPEN_BRIDGE:
         state.bridge_url = BridgeInfo.model_validate(result).url
         lifecycle.record(state, now, "system", "bridge_opened", details={"url": state.bridge_url})
+    elif effect.activity == names.CORRELATE_INCIDENTS:
+        outcome = correlation.CorrelationOutcome.model_validate(result)
+        correlation.apply_outcome(state, outcome, now)
     elif effect.activity == names.CREATE_VENDOR_TICKET:
         assert isinstance(effect.arg, VendorTicketRequest)
         opened = VendorTicketResult.model_validate(result)
@@ -265,6 +308,10 @@ def apply_failure(state: IncidentState, effect: Effect, error: str, now: datetim
     if isinstance(effect, SendSignal):
         details |= {"workflow_id": effect.workflow_id, "signal": effect.signal}
         lifecycle.record(state, now, "system", "signal_failed", details=details)
+        return
+    if isinstance(effect, StartIncident):
+        details["number"] = effect.state.number
+        lifecycle.record(state, now, "system", "incident_start_failed", details=details)
         return
     arg = effect.arg
     if isinstance(arg, Delivery):

@@ -48,6 +48,8 @@ class Action(StrEnum):
     VENDOR_TICKET = "vendor_ticket"
     UNDECLARE_MAJOR = "undeclare_major"
     STATUS_UPDATE = "status_update"
+    RETURN = "return"
+    AFFECTED = "affected"
 
 
 class Channel(StrEnum):
@@ -110,7 +112,7 @@ class IncidentCreate(Strict):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
-    ci: Name | None = Field(default=None, description="the configuration item affected")
+    ci: Name | None = Field(default=None, description="a configuration item of the catalogue")
     channel: Channel = Channel.API
 
 
@@ -122,7 +124,7 @@ class ActionRequest(Strict):
 
 
 # Request fields the API fills in from who is asking; a client never sends them.
-API_FILLED_FIELDS = frozenset({"on_behalf_of_caller"})
+API_FILLED_FIELDS = frozenset({"on_behalf_of_caller", "template"})
 
 
 class AssignRequest(ActionRequest):
@@ -150,6 +152,9 @@ class ResolveRequest(ActionRequest):
     subcategory: Name | None = None
     known_error_id: Name | None = None
     workaround: bool = False
+    duplicate_of: IncidentNumber | None = Field(
+        default=None, description="required for resolution_code duplicate: the original incident"
+    )
 
 
 class ReopenRequest(ActionRequest):
@@ -185,12 +190,16 @@ class UpdateRequest(ActionRequest):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
+    ci: Name | None = None
     reason: Text | None = Field(default=None, description="required when the priority changes")
 
 
 class CommentRequest(ActionRequest):
     text: Text
     visibility: Visibility = Visibility.WORK_NOTE
+    # Set by the API when it rendered `text` from a reply template (contract 14): the timeline
+    # says which. Signals carry the text itself.
+    template: Name | None = None
 
 
 class DeclareMajorRequest(ActionRequest):
@@ -209,6 +218,18 @@ class StatusUpdateRequest(ActionRequest):
 
 class LinkParentRequest(ActionRequest):
     parent: IncidentNumber
+
+
+class ReturnRequest(ActionRequest):
+    """The group hands a misrouted incident back to the service desk."""
+
+    reason: Text
+
+
+class AffectedRequest(ActionRequest):
+    """Another caller reports the same incident ("me too"): counted, and told of its progress."""
+
+    caller: Name
 
 
 class VendorTicketCreate(ActionRequest):
@@ -300,6 +321,16 @@ class PostIncidentReview(BaseModel):
     at: datetime
 
 
+class ImpactSuggestion(BaseModel):
+    """What `[escalation].affected_impact` suggests once enough callers are affected: advice
+    for the desk (an `update` applies it), never a change by itself."""
+
+    impact: int
+    priority: Priority
+    affected: int
+    at: datetime
+
+
 class AlertInfo(BaseModel):
     """The monitoring alert an incident was opened for."""
 
@@ -324,7 +355,7 @@ class IncidentFields(BaseModel):
     category: str | None = None
     subcategory: str | None = None
     service: str | None = None
-    ci: str | None = None
+    ci: str | None = None  # a configuration item (contract 15)
     channel: Channel = Channel.API
     status: Status
     assignment_group: str | None = None
@@ -373,6 +404,14 @@ class IncidentFields(BaseModel):
     # (the start of that wait). Defaults keep older histories replaying.
     caller_reminders: int = 0
     caller_chase_since: datetime | None = None
+    # The service desk's checks (issue 16): hand-backs of a misrouted incident, other callers
+    # reporting the same incident ("me too", bounded: lifecycle.AFFECTED_KEPT), duplicates.
+    returns: int = 0
+    affected_callers: list[str] = []
+    affected_count: int = 0
+    impact_suggestion: ImpactSuggestion | None = None
+    duplicate_of: str | None = None
+    duplicates: list[str] = []
     version: int = 0
 
 

@@ -23,6 +23,7 @@ from recordstore.known_errors import search_terms
 from recordstore.paging import Pager
 from recordstore.schema import (
     INCIDENT_COUNTER,
+    affected_callers,
     counters,
     idempotency_keys,
     incidents,
@@ -34,12 +35,14 @@ FINAL_OR_RESOLVED = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELED})
 # How many candidates of each kind a similar-incidents lookup ranks.
 SIMILAR_CANDIDATES = 50
 OPEN_STATUSES = tuple(status.value for status in Status if status not in FINAL_OR_RESOLVED)
+AFFECTED_KIND = "affected"  # the timeline kind of Action.AFFECTED
 
 
 class IncidentFilter(BaseModel):
-    """List filters: exact match; None means no filter on that field. `q`: every word of it
-    in the short description, description or public comments; `open`: not resolved, closed
-    or canceled (false: one of those)."""
+    """List filters: exact match (`caller`: the incident's caller or one counted as affected on
+    it); None means no filter on that field. `q`: every word of it in the short description,
+    description or public comments; `open`: not resolved, closed or canceled (false: one of
+    those)."""
 
     status: Status | None = None
     priority: str | None = None
@@ -138,6 +141,7 @@ class RecordStore:
                         index_elements=[timeline_entries.c.number, timeline_entries.c.seq]
                     )
                 )
+                await _add_affected(conn, view.number, record.new_entries)
             comments = any(incident_search.public_comment(e) for e in record.new_entries)
             await incident_search.reindex(conn, view.number, comments_changed=comments)
 
@@ -312,6 +316,28 @@ def _timeline_row(number: str, seq: int, entry: TimelineEntry) -> dict[str, Any]
     }
 
 
+async def _add_affected(conn: AsyncConnection, number: str, entries: list[TimelineEntry]) -> None:
+    """Each `affected` entry's caller, once per incident, whatever retries deliver."""
+    rows = [
+        {"number": number, "caller": entry.details["caller"], "added_at": entry.at}
+        for entry in entries
+        if entry.kind == AFFECTED_KIND and isinstance(entry.details.get("caller"), str)
+    ]
+    if rows:
+        insert = Database.insert(conn, affected_callers).values(rows)
+        await conn.execute(
+            insert.on_conflict_do_nothing(
+                index_elements=[affected_callers.c.number, affected_callers.c.caller]
+            )
+        )
+
+
+def _caller_clause(caller: str) -> sa.ColumnElement[bool]:
+    """The incident's caller, or a caller counted as affected on it."""
+    affected = sa.select(affected_callers.c.number).where(affected_callers.c.caller == caller)
+    return sa.or_(incidents.c.caller == caller, incidents.c.number.in_(affected))
+
+
 def _filter_clauses(filters: IncidentFilter) -> list[sa.ColumnElement[bool]]:
     columns = {
         "status": incidents.c.status,
@@ -327,7 +353,9 @@ def _filter_clauses(filters: IncidentFilter) -> list[sa.ColumnElement[bool]]:
     }
     clauses = []
     for name, value in filters.model_dump(exclude_none=True, mode="json").items():
-        if name in columns:
+        if name == "caller":
+            clauses.append(_caller_clause(value))
+        elif name in columns:
             clauses.append(columns[name] == value)
     if filters.open is not None:
         is_open = incidents.c.status.in_(OPEN_STATUSES)

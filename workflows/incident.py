@@ -18,7 +18,13 @@ from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -238,6 +244,19 @@ class IncidentWorkflow:
         )
 
     @workflow.signal(
+        name=names.DUPLICATE_LINKED_SIGNAL,
+        description="An incident was resolved as a duplicate of this one: {duplicate, caller}.",
+    )
+    @messages.raw_payload(None)
+    def duplicate_linked(self, *payloads: object) -> None:
+        self._on_event(
+            names.DUPLICATE_LINKED_SIGNAL,
+            payloads,
+            relations.DuplicateLinked,
+            relations.link_duplicate,
+        )
+
+    @workflow.signal(
         name=names.PARENT_RESOLVED_SIGNAL,
         description="The parent was resolved: an open child follows with its resolution.",
     )
@@ -363,9 +382,9 @@ class IncidentWorkflow:
             self._launch(effect)
 
     def _replays_without(self, effect: effects.Effect) -> bool:
-        # Incidents opened before the similar-incidents lookup replay without it.
-        similar = getattr(effect, "activity", None) == names.LOOKUP_SIMILAR_INCIDENTS
-        return similar and not workflow.patched(names.SIMILAR_INCIDENTS_PATCH)
+        # Incidents opened before an effect existed replay without it (its patch says so).
+        patch = _PATCHED_ACTIVITIES.get(getattr(effect, "activity", None) or "")
+        return patch is not None and not workflow.patched(patch)
 
     def _tell_alert_router(self, entry: TimelineEntry) -> None:
         news = flapping.router_news(self.state, entry)
@@ -389,6 +408,8 @@ class IncidentWorkflow:
             if isinstance(effect, effects.SendSignal):
                 handle = workflow.get_external_workflow_handle(effect.workflow_id)
                 await handle.signal(effect.signal, effect.arg)
+            elif isinstance(effect, effects.StartIncident):
+                await self._start_incident(effect)
             else:
                 result = await workflow.execute_activity(
                     effect.activity,
@@ -407,6 +428,18 @@ class IncidentWorkflow:
         finally:
             self._effects_running -= 1
         self._after_change(None)
+
+    async def _start_incident(self, effect: effects.StartIncident) -> None:
+        try:
+            await workflow.start_child_workflow(
+                IncidentWorkflow.run,
+                effect.state,
+                id=names.incident_workflow_id(effect.state.number),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=presentation.summary(effect.state),
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # started before a continue-as-new or a reset: it is there
 
     # --- records, search attributes, continue-as-new --------------------------------------
 
@@ -464,6 +497,13 @@ class IncidentWorkflow:
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
+
+
+# Activities added after incidents were already running, each with the patch that guards it.
+_PATCHED_ACTIVITIES = {
+    names.LOOKUP_SIMILAR_INCIDENTS: names.SIMILAR_INCIDENTS_PATCH,
+    names.CORRELATE_INCIDENTS: names.CORRELATION_PATCH,
+}
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:

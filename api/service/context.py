@@ -9,8 +9,10 @@ from temporalio.client import Client
 from api.auth import TokenBook
 from api.oidc import OidcVerifier
 from core.settings import Settings
+from domain.cis import Catalogue
 from domain.directory import Directory
 from domain.policy import Policy
+from domain.replies import ReplyTemplate
 from recordstore import RecordStore
 
 
@@ -23,3 +25,5 @@ class Services:
     tokens: TokenBook
     directory: Directory = field(default_factory=Directory)
     oidc: OidcVerifier | None = None
+    cis: Catalogue = field(default_factory=Catalogue)  # the CI catalogue (contract 15)
+    replies: dict[str, ReplyTemplate] = field(default_factory=dict)  # by name
