@@ -30,7 +30,7 @@ async def my_queue(services: ServicesDep, principal: AuthorizedDep, limit: Limit
 
 @router.get("/groups/{group}", response_model=Queue, responses=documented(NotFound))
 async def group_queue(
-    group: Annotated[str, Path(max_length=128)],
+    group: Annotated[str, Path(max_length=128, examples=["service-desk"])],
     services: ServicesDep,
     principal: AuthorizedDep,
     limit: Limit = 100,

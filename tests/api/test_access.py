@@ -373,6 +373,9 @@ async def test_a_requester_never_reaches_another_callers_incident(stack: Stack) 
         "/known-errors",
         "/known-errors/search?q=printer",
         "/problems",
+        "/incidents/similar?q=printer",
+        "/queues/mine",
+        "/queues/groups/service-desk",
     ):
         assert (await stack.call("GET", path, "bob")).status_code == 403, path
     assert (

@@ -125,6 +125,7 @@ async def test_the_catalogue_lists_filters_and_pages(
         assert rest["next_cursor"] is None
         assert (await stack.call("GET", "/cis", params={"cursor": "nonsense!"})).status_code == 422
         assert (await stack.call("GET", "/cis/no-such-ci")).status_code == 404
+        assert (await stack.call("GET", "/cis", params={"owner": "x"})).status_code == 422
         assert (await stack.call("GET", "/cis", "alice")).status_code == 403
 
 
