@@ -90,13 +90,17 @@ def deliveries_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list
 def _as_their_caller(
     state: IncidentState, entry: TimelineEntry, role: str, name: str
 ) -> dict[str, Any]:
-    """A caller's copy speaks to them as the caller; an affected caller's never names the
-    incident's own caller (a reopen or a cancel by them reads "by the caller")."""
+    """A caller's copy speaks to them as the caller and never names another caller: a reopen
+    by the incident's caller reads "by the caller", a mailed comment of an affected caller
+    "from another caller"."""
     if role != CALLER:
         return {}
-    if name != state.caller and entry.actor == state.caller:
-        return {"caller": name, "actor": "the caller"}
-    return {"caller": name}
+    context: dict[str, Any] = {"caller": name}
+    if entry.actor != name and entry.actor == state.caller:
+        context["actor"] = "the caller"
+    elif entry.actor != name and entry.actor in state.affected_callers:
+        context["actor"] = "another caller"
+    return context
 
 
 def address_of(notifications: NotificationPolicy, name: str) -> str:
