@@ -13,16 +13,20 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from api.errors import status_of
 from api.service.errors import Refused
 from console import render, session
 from core.settings import Settings
 
+log = structlog.get_logger()
 STATIC = Path(__file__).with_name("static")
 ASSETS = Path(__file__).with_name("assets") / "node_modules"
 # Front-end libraries from npm (console/assets/package.json), each its `dist` folder.
@@ -73,6 +77,15 @@ class ConsoleRoute(APIRoute):
                     "error.html",
                     status_code=status_of(type(refused)),
                     message=refused.message,
+                )
+            except (RPCError, WorkflowUpdateFailedError, TimeoutError) as error:
+                # What the API answers as a 503 (api/errors.py), as a page.
+                log.warning("console page unavailable", error=str(error))
+                return render.page(
+                    request,
+                    "error.html",
+                    status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+                    message="The service is not answering just now; please try again shortly.",
                 )
 
         return guarded
