@@ -31,7 +31,7 @@ test-fast: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain workflows api mailin
+	$(BIN)/mypy domain workflows api mailin console
 
 # Its own dev server, worker and API on free ports: one table, and bench-results.json.
 bench: venv
