@@ -35,13 +35,18 @@ def quick_p5_policy(tmp: Path) -> Path:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def console_stack(
-    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory, records_url: str
 ) -> AsyncIterator[Stack]:
-    """Its own record store: the dashboard's figures are this module's incidents."""
+    """The session's record store, as the session's Temporal: incident numbers (workflow ids)
+    never repeat across modules."""
     tmp: Path = tmp_path_factory.mktemp("console")
     address = dev_env.client.service_client.config.target_host
     settings = stack_settings(
-        tmp, address, f"console-{uuid.uuid4()}", policy_file=quick_p5_policy(tmp)
+        tmp,
+        address,
+        f"console-{uuid.uuid4()}",
+        database_url=records_url,
+        policy_file=quick_p5_policy(tmp),
     )
     async with api_stack(dev_env.client, settings) as running:
         yield running
