@@ -15,7 +15,10 @@ from api.deps import ServicesDep
 from api.service.announcements import Announcement, open_majors
 from api.service.context import Services
 from console import session
-from domain.models import Action
+
+# The desk's pages (queues, the incident list, log a call): those the queues admit.
+STAFF = permissions.TABLE[("GET", "/queues/mine")]
+REPORTS = permissions.TABLE[("GET", "/reports/summary")]
 
 
 @dataclass
@@ -28,11 +31,12 @@ class Reader:
 
     @property
     def staff(self) -> bool:
-        return not self.principal.requester_only
+        """Whether the desk's pages are theirs (the links show by the same rule as the pages)."""
+        return permissions.admits(self.principal, STAFF)
 
     @property
     def manager(self) -> bool:
-        return self.principal.has(Role.MANAGER)
+        return permissions.admits(self.principal, REPORTS)
 
     def context(self) -> dict[str, Any]:
         return {"principal": self.principal, "majors": self.majors, "reader": self}
@@ -56,12 +60,9 @@ def admitted(rule: permissions.Rule) -> Callable[[Reader], Awaitable[Reader]]:
     return check
 
 
-# Pages for the people who work incidents: the roles of incident work in the API's table.
-STAFF = permissions.action_rule(Action.ASSIGN)
 StaffDep = Annotated[Reader, Depends(admitted(STAFF))]
 TemplatesDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("GET", "/reply-templates")]))]
-QueueDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("GET", "/queues/mine")]))]
-ManagerDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("GET", "/reports/summary")]))]
+ManagerDep = Annotated[Reader, Depends(admitted(REPORTS))]
 RaiseDep = Annotated[Reader, Depends(admitted(permissions.TABLE[("POST", "/incidents")]))]
 
 
@@ -73,8 +74,10 @@ CsrfDep = Depends(csrf_checked)
 
 
 def home_of(principal: Principal) -> str:
-    if principal.has(Role.MANAGER) and not principal.has(Role.ADMIN):
+    """Managers land on the dashboard, the desk on its queues, everyone else on their own
+    incidents."""
+    if Role.MANAGER in principal.roles:
         return "/console/dashboard"
-    if principal.requester_only:
-        return "/console/my"
-    return "/console/queue"
+    if permissions.admits(principal, STAFF):
+        return "/console/queue"
+    return "/console/my"

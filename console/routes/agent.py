@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from api.service import incidents, queues, replies
 from console import forms, render, sources
 from console.app import ConsoleRoute
-from console.deps import CsrfDep, QueueDep, Reader, StaffDep, TemplatesDep
+from console.deps import CsrfDep, Reader, StaffDep, TemplatesDep
 from domain.models import Channel, IncidentCreate, Status
 from domain.policy import Priority
 from recordstore import IncidentFilter
@@ -29,7 +29,7 @@ async def _queue(reader: Reader, queue: str) -> queues.Queue:
 
 
 @router.get("/queue")
-async def queue_page(request: Request, reader: QueueDep, queue: Short = "mine") -> Response:
+async def queue_page(request: Request, reader: StaffDep, queue: Short = "mine") -> Response:
     found = await _queue(reader, queue or "mine")
     return render.page(
         request,
@@ -44,7 +44,7 @@ async def queue_page(request: Request, reader: QueueDep, queue: Short = "mine") 
 
 
 @router.get("/queue/rows")
-async def queue_rows(request: Request, reader: QueueDep, queue: Short = "mine") -> Response:
+async def queue_rows(request: Request, reader: StaffDep, queue: Short = "mine") -> Response:
     found = await _queue(reader, queue or "mine")
     return render.page(request, "_queue_rows.html", items=found.items, **reader.context())
 
