@@ -190,6 +190,8 @@ async def test_the_desk_works_one_outage_from_five_callers(
                 "POST", f"{path}/resolve", "olga", json=duplicate | {"duplicate_of": one}
             )
             assert resolved["status"] == "resolved" and resolved["duplicate_of"] == one
+            # its caller follows the original as soon as the resolve has answered
+            assert (await stack.call("GET", one_path, resolved["caller"])).status_code == 200
         original = await eventually(
             lambda: stack.ok("GET", one_path, "olga"),
             lambda view: len(view["duplicates"]) == 2 and view["affected_count"] == 5,
