@@ -279,6 +279,13 @@ async def test_the_desk_works_one_outage_from_five_callers(
         for stray in (two, three):  # resolved, their workflows still running until close
             running = await client.get_workflow_handle(f"incident-{stray}").describe()
             assert running.status is not None and running.status.name == "RUNNING"
+        olga_query = OPERATOR_QUERIES["someone's open work"].replace('"sam"', '"olga"')
+
+        async def olgas() -> list[Any]:
+            return [wf async for wf in client.list_workflows(olga_query)]
+
+        found = await eventually(olgas, lambda wfs: {wf.id for wf in wfs} == {f"incident-{one}"})
+        assert {wf.id for wf in found} == {f"incident-{one}"}  # not the resolved duplicates
         open_ones = re.sub(r"IncidentPriority=\"P1\" AND ", "", OPERATOR_QUERIES["open P1s"])
         assert open_ones.startswith("IncidentStatus IN (")
         ours = f'{open_ones} AND IncidentCaller IN ("carol","alice","bob","dave")'

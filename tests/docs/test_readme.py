@@ -107,7 +107,9 @@ PROMISES: dict[str, Callable[[Any, WorkflowExecutionStatus | None], bool]] = {
                                             and a.get(sa.INCIDENT_STATUS) in OPEN,
     "a group's queue": lambda a, s: a.get(sa.INCIDENT_GROUP) == "service-desk" and s == RUNNING
                                     and a.get(sa.INCIDENT_STATUS) in OPEN,
-    "someone's incidents": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam",
+    "someone's open work": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam" and s == RUNNING
+                                        and a.get(sa.INCIDENT_STATUS) in OPEN,
+    "everything someone worked": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam",
     "waiting on someone": lambda a, s: a.get(sa.INCIDENT_STATUS) == "pending",
     "major incidents": lambda a, s: a.get(sa.INCIDENT_MAJOR) is True,
 }  # fmt: skip
@@ -165,7 +167,8 @@ async def test_the_readme_operator_queries_return_what_they_promise(
     p1, p3 = f"incident-{p1}", f"incident-{p3}"
     expected_in = {
         "one incident": None, "open P1s": p1, "in progress P1s": p1,
-        "breached and still open": late.id, "a group's queue": p1, "someone's incidents": p1,
+        "breached and still open": late.id, "a group's queue": p1, "someone's open work": p1,
+        "everything someone worked": p1,
         "waiting on someone": p3, "major incidents": p1,
     }  # fmt: skip
     for label, query in OPERATOR_QUERIES.items():
@@ -183,7 +186,7 @@ async def test_the_readme_operator_queries_return_what_they_promise(
         broken = [wf.id for wf in found if not promise(wf.typed_search_attributes, wf.status)]
         assert broken == [], f"{label}: {query} returned {broken}"
     resolved = f"incident-{done}"
-    for label in ("open P1s", "a group's queue"):
+    for label in ("open P1s", "a group's queue", "someone's open work"):
 
         async def still(q: str = OPERATOR_QUERIES[label]) -> list[Any]:
             return [wf async for wf in client.list_workflows(q)]
