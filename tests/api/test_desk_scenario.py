@@ -199,6 +199,11 @@ async def test_the_desk_works_one_outage_from_five_callers(
         assert sorted(original["duplicates"]) == sorted([two, three])
         assert sorted(original["affected_callers"]) == ["alice", "bob", "dave", "erin", "frank"]
         assert len(await timeline_kinds(stack, one_path, "escalated")) == 1  # still once
+        too_late = await stack.call(
+            "POST", f"/incidents/{two}/affected", "olga", json={"caller": "erin"}
+        )
+        assert too_late.status_code == 409
+        assert too_late.json()["error"].startswith("cannot add an affected caller to an incident")
         for requester in ("alice", "bob"):
             as_caller = await stack.ok("GET", one_path, requester)
             assert as_caller["status"] == "in_progress" and as_caller["allowed_actions"] == []
