@@ -31,7 +31,7 @@ from api.routes import (
 from api.routes import integrations as monitoring_integrations
 from api.service.context import Services
 from core.logconfig import configure_logging
-from core.settings import Settings, get_settings, load_directory, load_policy
+from core.settings import Settings, get_settings, load_directory, load_models, load_policy
 from core.temporal_client import connect
 from recordstore import RecordStore
 
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Fail at start-up, with a message naming the file, rather than on the first request.
         policy = load_policy(settings)
         directory = load_directory(settings, policy)
+        models = load_models(settings, policy)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.database.migrate(auto=settings.db_auto_migrate)
@@ -58,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client = await connect(settings, lazy=True)
         http = httpx.AsyncClient()
         oidc = OidcVerifier(settings, http, directory) if settings.oidc_enabled else None
-        app.state.services = Services(settings, policy, client, store, tokens, directory, oidc)
+        app.state.services = Services(
+            settings, policy, client, store, tokens, directory, oidc, models=models
+        )
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
         )

@@ -51,6 +51,7 @@ class ErrorBody(BaseModel):
     state: str | None = None
     allowed_actions: list[str] | None = None
     known_error_id: str | None = None
+    missing: list[str] | None = None  # a 409's unmet precondition: the open required steps
     retry_after_seconds: int | None = None
 
 
@@ -105,6 +106,7 @@ def refusal_response(error: Refused) -> JSONResponse:
                 "state": error.state,
                 "allowed_actions": error.allowed_actions,
                 "known_error_id": error.known_error_id,
+                "missing": error.missing,
             }
         case Unprocessable():
             extra = {"problems": [{"field": error.field, "message": error.problem}]}

@@ -79,6 +79,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents/{number}/vendor-tickets"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/undeclare-major"): Rule((Role.MANAGER,)),
     ("POST", "/incidents/{number}/status-update"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/complete-step"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/skip-step"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/survey"): Rule(
         WORKERS, requesters=OWN, only="the incident's caller"
     ),

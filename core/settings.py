@@ -10,10 +10,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.directory import Directory, DirectoryError, parse_directory
+from domain.incident_models import Catalogue, load_catalogue
 from domain.policy import Policy, PolicyError, parse_policy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY_FILE = PROJECT_DIR / "policy" / "default.toml"
+DEFAULT_MODELS_DIR = PROJECT_DIR / "models"
+REPLIES_DIR = PROJECT_DIR / "templates" / "replies"
 
 
 class Settings(BaseSettings):
@@ -31,6 +34,9 @@ class Settings(BaseSettings):
     # names the command to run (`python -m recordstore.migrate`).
     db_auto_migrate: bool = True
     policy_file: Path = DEFAULT_POLICY_FILE
+    # Incident models and playbooks (contract 14): every *.toml here, with the policy's own
+    # [models.NAME] tables. Unset (empty): the policy's only.
+    models_dir: Path | None = DEFAULT_MODELS_DIR
     tokens_file: Path | None = None
     # The people and groups (contract 11). Unset: `.data/directory.toml` when it exists (make
     # run writes one), else no directory (groups are free text, as before section 11).
@@ -111,6 +117,13 @@ def load_policy(settings: Settings) -> Policy:
     except OSError as error:
         raise PolicyError(f"{path}: cannot read the policy file: {error.strerror}") from None
     return parse_policy(text, source=str(path))
+
+
+def load_models(settings: Settings, policy: Policy) -> Catalogue:
+    """Every incident model, checked whole; ModelError names the file and the key."""
+    return load_catalogue(
+        policy.models, str(settings.policy_file), settings.models_dir, REPLIES_DIR
+    )
 
 
 def load_directory(settings: Settings, policy: Policy) -> Directory:

@@ -44,6 +44,7 @@ ATTACHMENT_ADDED_SIGNAL = "attachment_added"
 # --- incident workflow: patches (workflow.patched ids; never reuse one) -------------------
 
 CALLER_COMMENTS_NOTIFY_PATCH = "caller-comments-notify-assignee"
+PLAYBOOKS_PATCH = "incident-model-playbooks"
 
 # --- alert router workflow ----------------------------------------------------------------
 
@@ -60,6 +61,7 @@ LOOKUP_KNOWN_ERRORS = "lookup_known_errors"
 PROPOSE_PROBLEM = "propose_problem"
 OPEN_BRIDGE = "open_bridge"
 CREATE_VENDOR_TICKET = "create_vendor_ticket"
+RUN_PLAYBOOK_HTTP = "run_playbook_http"
 
 # --- inbound mail -------------------------------------------------------------------------
 

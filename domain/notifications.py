@@ -32,6 +32,9 @@ ASSIGNEE_KINDS = frozenset(
 )  # fmt: skip
 CALLER_KINDS = frozenset({"survey_invited", "status_update", "caller_reminder"})
 MAJOR_KINDS = frozenset({"declare_major", "major_update", "status_update", "undeclare_major"})
+# Playbook entries that name their recipients as [role, name] pairs in `recipients`
+# (`domain.playbook_runs`): a step's owner group, its lead, a notice's list.
+ADDRESSED_KINDS = frozenset({"step_failed", "step_due", "step_overdue", "playbook_notice"})
 # Entries that already told the incident manager; the automatic hierarchical escalation the
 # domain records right after them at the same instant would only repeat the message.
 MANAGER_TOLD_BY = frozenset({"created", "sla_breach"})
@@ -111,11 +114,24 @@ def _recipients(
         wanted += [(STAKEHOLDERS, name) for name in contacts.stakeholders]
     if entry.kind == "problem_proposed":
         wanted.append((PROBLEM_MANAGER, contacts.problem_manager))
+    if entry.kind in ADDRESSED_KINDS:
+        wanted += _addressed(entry)
     found: dict[str, str] = {}
     for role, name in wanted:
         if name and name not in found:
             found[name] = role
     return [(role, name) for name, role in found.items()]
+
+
+def _addressed(entry: TimelineEntry) -> list[tuple[str, str | None]]:
+    pairs = entry.details.get("recipients")
+    if not isinstance(pairs, list):
+        return []
+    return [
+        (str(pair[0]), str(pair[1]))
+        for pair in pairs
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] in ROLES
+    ]
 
 
 def _status_changed(entry: TimelineEntry) -> bool:

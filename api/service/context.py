@@ -10,6 +10,7 @@ from api.auth import TokenBook
 from api.oidc import OidcVerifier
 from core.settings import Settings
 from domain.directory import Directory
+from domain.incident_models import Catalogue
 from domain.policy import Policy
 from recordstore import RecordStore
 
@@ -23,3 +24,4 @@ class Services:
     tokens: TokenBook
     directory: Directory = field(default_factory=Directory)
     oidc: OidcVerifier | None = None
+    models: Catalogue = field(default_factory=lambda: Catalogue({}, {}))

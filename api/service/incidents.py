@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import permissions
 from api.auth import Principal
 from api.numbers import strict_field
-from api.service import people, relations
+from api.service import people, playbooks, relations
 from api.service.context import Services
 from api.service.errors import (
     Conflict,
@@ -101,7 +101,14 @@ async def create(
     now = datetime.now(UTC)
     policy = people.incident_policy(services.policy, services.directory)
     state = lifecycle.open_incident(
-        number, body, caller, principal.name, policy, now, by_requester=principal.requester_only
+        number,
+        body,
+        caller,
+        principal.name,
+        policy,
+        now,
+        by_requester=principal.requester_only,
+        model=playbooks.model_for_create(services, body),
     )
     if not created:
         return visible(principal, await _replay(services, principal, state)), False
@@ -270,13 +277,16 @@ async def transition(
     await _record_if_visible(services, principal, number)  # 404 unless a requester's own
     body = people.check_body(principal, action, body)
     current = await _as_recorded(services, principal, number)
-    people.authorize_on(principal, current, action)
+    step = str(getattr(body, "step", ""))
+    if not (action in playbooks.STEP_ACTIONS and playbooks.owns_step(principal, current, step)):
+        people.authorize_on(principal, current, action)
     people.check_assignment(services.directory, action, body, current)
     await _check_references(services, principal, number, action, body)
     request_id = update_id_for(principal, key) if key else str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
         **body.model_dump(exclude_unset=True),
         **people.api_filled(principal, current, action),
+        **(playbooks.model_for_update(services, current, body) if action == Action.UPDATE else {}),
         actor=principal.name,
         request_id=request_id,
     )

@@ -17,6 +17,21 @@ PUBLIC_MATCH_FIELDS = frozenset({"id", "title", "score", "workaround"})
 # Timeline details only agents read: quoted work notes, and what a review or a known error
 # says of the cause.
 INTERNAL_DETAILS = frozenset({"last_work_note", "root_cause", "lessons", "internal_notes"})
+# The playbook is the support staff's checklist: requesters see its public effects (a comment,
+# a notice sent to them), not the steps.
+PLAYBOOK_KINDS = frozenset(
+    {
+        "playbook_attached",
+        "step_started",
+        "step_done",
+        "step_failed",
+        "step_due",
+        "step_overdue",
+        "playbook_notice",
+        "complete_step",
+        "skip_step",
+    }
+)
 
 
 def may_see(principal: Principal, view: IncidentView) -> bool:
@@ -32,7 +47,13 @@ def visible(principal: Principal, view: ViewT) -> ViewT:
             for match in view.suggestions
         ]
         view = view.model_copy(
-            update={"last_work_note": None, "review": None, "suggestions": suggestions}
+            update={
+                "last_work_note": None,
+                "review": None,
+                "suggestions": suggestions,
+                "playbook": None,
+                "previous_playbooks": [],
+            }
         )
     return view.model_copy(update={"allowed_actions": permissions.reader_actions(principal, view)})
 
@@ -40,7 +61,11 @@ def visible(principal: Principal, view: ViewT) -> ViewT:
 def visible_timeline(principal: Principal, entries: list[TimelineEntry]) -> list[TimelineEntry]:
     if not principal.requester_only:
         return entries
-    return [_public_details(entry) for entry in entries if not _work_note(entry)]
+    return [
+        _public_details(entry)
+        for entry in entries
+        if not _work_note(entry) and entry.kind not in PLAYBOOK_KINDS
+    ]
 
 
 def _public_details(entry: TimelineEntry) -> TimelineEntry:
