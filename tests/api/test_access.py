@@ -65,6 +65,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/incidents/{number}/vendor-tickets"): WORKERS,
     ("POST", "/incidents/{number}/undeclare-major"): MANAGERS,
     ("POST", "/incidents/{number}/status-update"): WORKERS,
+    ("POST", "/incidents/{number}/complete-step"): WORKERS,
+    ("POST", "/incidents/{number}/skip-step"): WORKERS,
     ("POST", "/alerts"): AUTOMATION,
     ("POST", "/integrations/alertmanager"): AUTOMATION,
     ("POST", "/vendors/{vendor}/webhook"): AUTOMATION,
