@@ -20,6 +20,7 @@ COPY api/ api/
 COPY recordstore/ recordstore/
 COPY mailin/ mailin/
 COPY policy/ policy/
+COPY templates/ templates/
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent incidentflow \
     && mkdir -p /var/lib/incidentflow/attachments \
@@ -28,6 +29,7 @@ RUN pip install . \
 # Explicit paths: core/settings.py's defaults are relative to the source tree.
 ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
     INCIDENTFLOW_POLICY_FILE=/app/policy/default.toml \
+    INCIDENTFLOW_REPLY_TEMPLATES_DIR=/app/templates/replies \
     INCIDENTFLOW_TOKENS_FILE=/etc/incidentflow/tokens.toml
 
 USER incidentflow

@@ -13,10 +13,12 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bridges import BridgeActivities, TemplateBridgeProvider
+from activities.correlation import CorrelationActivities
 from activities.known_errors import KnownErrorActivities
 from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities
 from activities.playbooks import PlaybookActivities
 from activities.records import RecordActivities
+from activities.similar import SimilarActivities
 from activities.vendor_tickets import VendorActivities
 from core.logconfig import configure_logging
 from core.metrics import worker_runtime
@@ -25,6 +27,7 @@ from core.temporal_client import connect
 from domain.directory import Directory
 from domain.policy import Policy
 from recordstore import RecordStore, mail
+from recordstore.correlation import Correlations
 from workflows.alerts import AlertWorkflow
 from workflows.incident import IncidentWorkflow
 
@@ -53,6 +56,7 @@ def build_worker(
     http = http or httpx.AsyncClient()
     records = RecordActivities(store)
     known_errors = KnownErrorActivities(store)
+    similar = SimilarActivities(store)
     notifications = NotificationActivities(
         policy,
         http,
@@ -64,6 +68,7 @@ def build_worker(
     vendors = VendorActivities(policy, http, store)
     playbooks = PlaybookActivities(http)
     bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
+    correlations = CorrelationActivities(Correlations(store.database))
     return Worker(
         client,
         task_queue=task_queue,
@@ -74,9 +79,11 @@ def build_worker(
             records.allocate_incident_number,
             known_errors.lookup_known_errors,
             known_errors.propose_problem,
+            similar.lookup_similar_incidents,
             notifications.send_notification,
             vendors.create_vendor_ticket,
             bridges.open_bridge,
+            correlations.correlate_incidents,
             playbooks.run_playbook_http,
         ],
     )

@@ -50,8 +50,8 @@ class ErrorBody(BaseModel):
     problems: list[FieldProblem] | None = None
     state: str | None = None
     allowed_actions: list[str] | None = None
+    missing: list[str] | None = None
     known_error_id: str | None = None
-    missing: list[str] | None = None  # a 409's unmet precondition: the open required steps
     retry_after_seconds: int | None = None
 
 
@@ -68,7 +68,8 @@ STATUS: dict[type[Refused], tuple[HTTPStatus, str]] = {
     ),
     Conflict: (
         HTTPStatus.CONFLICT,
-        "not allowed in the current state: the body names the state and the allowed actions",
+        "not allowed in the current state, or a precondition unmet: the body names the state, "
+        "the allowed actions and what is `missing`",
     ),
     Unprocessable: (
         HTTPStatus.UNPROCESSABLE_ENTITY,

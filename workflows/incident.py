@@ -18,7 +18,13 @@ from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -244,6 +250,19 @@ class IncidentWorkflow:
         )
 
     @workflow.signal(
+        name=names.DUPLICATE_LINKED_SIGNAL,
+        description="An incident was resolved as a duplicate of this one: {duplicate, caller}.",
+    )
+    @messages.raw_payload(None)
+    def duplicate_linked(self, *payloads: object) -> None:
+        self._on_event(
+            names.DUPLICATE_LINKED_SIGNAL,
+            payloads,
+            relations.DuplicateLinked,
+            relations.link_duplicate,
+        )
+
+    @workflow.signal(
         name=names.PARENT_RESOLVED_SIGNAL,
         description="The parent was resolved: an open child follows with its resolution.",
     )
@@ -361,10 +380,17 @@ class IncidentWorkflow:
             entry = lifecycle.entry_at(state, seq)
             self._count(entry)
             for effect in effects.effects_for(state, entry, seq):
+                if self._replays_without(effect):
+                    continue
                 self._launch(effect)
             self._tell_alert_router(entry)
         for effect in effects.once_effects(state):
             self._launch(effect)
+
+    def _replays_without(self, effect: effects.Effect) -> bool:
+        # Incidents opened before an effect existed replay without it (its patch says so).
+        patch = _PATCHED_ACTIVITIES.get(getattr(effect, "activity", None) or "")
+        return patch is not None and not workflow.patched(patch)
 
     def _tell_alert_router(self, entry: TimelineEntry) -> None:
         news = flapping.router_news(self.state, entry)
@@ -388,6 +414,8 @@ class IncidentWorkflow:
             if isinstance(effect, effects.SendSignal):
                 handle = workflow.get_external_workflow_handle(effect.workflow_id)
                 await handle.signal(effect.signal, effect.arg)
+            elif isinstance(effect, effects.StartIncident):
+                await self._start_incident(effect)
             else:
                 retry = EFFECT_RETRY
                 if effect.max_attempts:
@@ -421,6 +449,18 @@ class IncidentWorkflow:
         finally:
             self._effects_running -= 1
         self._after_change(None)
+
+    async def _start_incident(self, effect: effects.StartIncident) -> None:
+        try:
+            await workflow.start_child_workflow(
+                IncidentWorkflow.run,
+                effect.state,
+                id=names.incident_workflow_id(effect.state.number),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=presentation.summary(effect.state),
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # started before a continue-as-new or a reset: it is there
 
     # --- records, search attributes, continue-as-new --------------------------------------
 
@@ -478,6 +518,13 @@ class IncidentWorkflow:
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
+
+
+# Activities added after incidents were already running, each with the patch that guards it.
+_PATCHED_ACTIVITIES = {
+    names.LOOKUP_SIMILAR_INCIDENTS: names.SIMILAR_INCIDENTS_PATCH,
+    names.CORRELATE_INCIDENTS: names.CORRELATION_PATCH,
+}
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain.lifecycle import INVALID_REQUEST, INVALID_TRANSITION, PRECONDITION_UNMET
+from domain.lifecycle import INVALID_REQUEST, INVALID_TRANSITION
 
 
 class Refused(Exception):
@@ -48,7 +48,7 @@ class Conflict(Refused):
             allowed_actions,
             known_error_id,
         )
-        self.missing = missing  # what the action waits for: required playbook steps
+        self.missing = missing  # an unmet precondition: what the state lacks (["review"])
 
 
 class Unprocessable(Refused):
@@ -90,12 +90,6 @@ def workflow_refusal(error: WorkflowUpdateFailedError) -> Refused | None:
         return None
     details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
     if cause.type == INVALID_TRANSITION:
-        return Conflict(
-            cause.message,
-            state=details.get("state"),
-            allowed_actions=details.get("allowed_actions"),
-        )
-    if cause.type == PRECONDITION_UNMET:
         return Conflict(
             cause.message,
             state=details.get("state"),

@@ -26,13 +26,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import permissions
 from api.auth import Principal
 from api.numbers import strict_field
-from api.service import people, playbooks, relations
+from api.service import cis, people, playbooks, relations, replies
 from api.service.context import Services
 from api.service.errors import (
     Conflict,
     Forbidden,
     NotFound,
     Unavailable,
+    Unprocessable,
     incident_not_found,
     workflow_refusal,
 )
@@ -55,6 +56,7 @@ from domain.models import (
 from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
 from recordstore import IncidentFilter, payloads
+from recordstore.incident_search import NoSearchWords
 from recordstore.links import IncidentLinks
 from workflows.incident import IncidentWorkflow
 
@@ -76,7 +78,9 @@ class IncidentDetail(IncidentView):
 
 def body_model(action: Action) -> type[BaseModel]:
     """The API body of an action: its request model without what the API fills in itself,
-    with strict numbers."""
+    with strict numbers; a comment's may name a reply template instead of its text."""
+    if action == Action.COMMENT:
+        return replies.CommentBody
     request = lifecycle.TRANSITIONS[action].request
     fields: dict[str, Any] = {
         name: (info.annotation, strict_field(info))
@@ -97,6 +101,7 @@ async def create(
 ) -> tuple[IncidentView, bool]:
     """Open an incident; a retry with the same Idempotency-Key returns the first one."""
     caller = _caller_for(principal, body)
+    body = cis.checked(services.cis, body)
     number, created = await claim_number(services.store, principal, body, key)
     now = datetime.now(UTC)
     policy = people.incident_policy(services.policy, services.directory)
@@ -223,7 +228,10 @@ async def list_incidents(
         if filters.caller not in (None, principal.name):
             raise Forbidden("requesters can list only their own incidents")
         filters = filters.model_copy(update={"caller": principal.name})
-    page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    try:
+        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    except NoSearchWords:
+        raise Unprocessable("q", "no word to search for") from None
     return page.model_copy(update={"items": [visible(principal, item) for item in page.items]})
 
 
@@ -252,7 +260,7 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
             entries = entries[: live.offset] + live.entries
         except (TimeoutError, RPCError, WorkflowQueryFailedError, RuntimeError) as error:
             log.warning("timeline served from the record", incident=number, error=str(error))
-    return visible_timeline(principal, entries)
+    return visible_timeline(principal, entries, view)
 
 
 async def stored_details(services: Services, principal: Principal, number: str, digest: str) -> Any:
@@ -282,9 +290,14 @@ async def transition(
         people.authorize_on(principal, current, action)
     people.check_assignment(services.directory, action, body, current)
     await _check_references(services, principal, number, action, body)
+    body = cis.checked(services.cis, body, current, action)
+    fields = body.model_dump(exclude_unset=True)
+    if action == Action.COMMENT:
+        live = partial(read, services, principal, number)
+        fields = await replies.comment_fields(services, principal, body, live)
     request_id = update_id_for(principal, key) if key else str(uuid.uuid4())
     request = lifecycle.TRANSITIONS[action].request(
-        **body.model_dump(exclude_unset=True),
+        **fields,
         **people.api_filled(principal, current, action),
         **(playbooks.model_for_update(services, current, body) if action == Action.UPDATE else {}),
         actor=principal.name,
@@ -375,6 +388,11 @@ async def _check_references(
     if action == Action.LINK_PARENT:
         as_seen = partial(read, services, principal)
         await relations.check_parent(getattr(body, "parent", ""), as_seen)
+    original = getattr(body, "duplicate_of", None)
+    if action == Action.RESOLVE and original:
+        await relations.check_original(number, original, partial(read, services, principal))
+    if action == Action.AFFECTED:
+        people.check_person(services.directory, "caller", getattr(body, "caller", ""))
 
 
 def domain_conflict(view: IncidentView, action: Action) -> Conflict:

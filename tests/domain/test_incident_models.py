@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from core.settings import DEFAULT_MODELS_DIR, REPLIES_DIR, Settings, load_models
+from core.settings import DEFAULT_MODELS_DIR, Settings, load_models
+from core.settings import DEFAULT_REPLY_TEMPLATES_DIR as REPLIES_DIR
 from domain import lifecycle, playbooks
 from domain.incident_models import ModelError, StepState, load_catalogue
 from domain.models import Action, CompleteStepRequest, IncidentCreate, SkipStepRequest
@@ -198,14 +199,14 @@ def test_steps_unlock_in_dependency_order_and_resolve_waits_for_the_required() -
     )
     with pytest.raises(ApplicationError) as blocked:
         lifecycle.check(state, Action.RESOLVE, resolve)
-    assert blocked.value.type == lifecycle.PRECONDITION_UNMET
+    assert blocked.value.type == lifecycle.INVALID_TRANSITION
     assert blocked.value.details[0]["missing"] == ["scope", "fix"]
 
     with pytest.raises(ApplicationError) as early:
         lifecycle.apply(
             state, Action.COMPLETE_STEP, CompleteStepRequest(actor="sam", step="fix"), NOW
         )
-    assert early.value.type == lifecycle.PRECONDITION_UNMET
+    assert early.value.type == lifecycle.INVALID_TRANSITION
     assert early.value.details[0]["missing"] == ["scope"]
 
     later = NOW + timedelta(minutes=5)
@@ -226,7 +227,7 @@ def test_steps_unlock_in_dependency_order_and_resolve_waits_for_the_required() -
         lifecycle.apply(
             state, Action.SKIP_STEP, SkipStepRequest(actor="sam", step="fix", reason="no"), later
         )
-    assert required.value.type == lifecycle.PRECONDITION_UNMET
+    assert required.value.type == lifecycle.INVALID_TRANSITION
     lifecycle.apply(
         state, Action.COMPLETE_STEP, CompleteStepRequest(actor="sam", step="fix"), later
     )

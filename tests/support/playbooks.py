@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.settings import REPLIES_DIR
+from core.settings import DEFAULT_REPLY_TEMPLATES_DIR as REPLIES_DIR
 from domain.incident_models import Catalogue, ModelSnapshot, load_catalogue, parse_models
 
 TRIAGE = """

@@ -118,7 +118,7 @@ async def test_steps_unlock_in_order_and_an_http_step_calls_out_once_across_a_re
                 "evidence": "ready", "reset": "waiting", "purge": "waiting", "awareness": "waiting",
             }  # fmt: skip
             refused = await _refused(handle, "complete_step", step="purge")
-            assert refused.type == lifecycle.PRECONDITION_UNMET
+            assert refused.type == lifecycle.INVALID_TRANSITION
             assert refused.details[0]["missing"] == ["reset"]
 
             done = await act(
@@ -162,11 +162,11 @@ async def test_resolve_waits_for_the_required_steps(
         await act(handle, "assign", group="desk", assignee="sam")
         resolve = {"resolution_code": "fixed", "resolution_notes": "new disk"}
         refused = await _refused(handle, "resolve", **resolve)
-        assert refused.type == lifecycle.PRECONDITION_UNMET
+        assert refused.type == lifecycle.INVALID_TRANSITION
         assert refused.details[0]["missing"] == ["diagnose"]
         assert "diagnose" in refused.message
         skip = await _refused(handle, "skip_step", step="diagnose", reason="obvious")
-        assert skip.type == lifecycle.PRECONDITION_UNMET and "required" in skip.message
+        assert skip.type == lifecycle.INVALID_TRANSITION and "required" in skip.message
 
         await act(handle, "complete_step", step="diagnose")
         resolved = await act(handle, "resolve", **resolve)
