@@ -136,7 +136,10 @@ def load_policy(settings: Settings) -> Policy:
 def load_models(settings: Settings, policy: Policy) -> ModelCatalogue:
     """Every incident model, checked whole; ModelError names the file and the key."""
     return load_catalogue(
-        policy.models, str(settings.policy_file), settings.models_dir, settings.reply_templates_dir
+        policy.models,
+        str(settings.policy_file),
+        settings.models_dir,
+        {name: template.body for name, template in load_reply_templates(settings).items()},
     )
 
 

@@ -134,8 +134,8 @@ class CommentCall(Spec):
 
     @model_validator(mode="after")
     def _one_source(self) -> CommentCall:
-        if (self.template is None) == (not self.text):
-            raise ValueError("give either a reply `template` or a `text`")
+        if self.template is None and not self.text:
+            raise ValueError("give a reply `template` or a `text`")
         return self
 
 
@@ -370,10 +370,11 @@ def load_catalogue(
     policy_models: Mapping[str, Any],
     policy_source: str,
     models_dir: Path | None,
-    replies_dir: Path | None = None,
+    replies: Mapping[str, str] | None = None,
 ) -> Catalogue:
-    """The policy's `[models.NAME]` tables and every `*.toml` of `models_dir`, checked whole.
-    Raises ModelError naming the file and the key."""
+    """The policy's `[models.NAME]` tables and every `*.toml` of `models_dir`, checked whole;
+    `replies` are the reply templates' texts by name. Raises ModelError naming the file and
+    the key."""
     models: dict[str, ModelSpec] = {}
     sources: dict[str, str] = {}
     tables: list[tuple[str, Mapping[str, Any]]] = [(policy_source, {"models": policy_models})]
@@ -386,7 +387,7 @@ def load_catalogue(
             except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as problem:
                 raise ModelError(f"{path}: not a readable TOML file: {problem}") from None
     for source, raw in tables:
-        for name, spec in parse_models(raw, source, replies_dir).items():
+        for name, spec in parse_models(raw, source, replies).items():
             if name in models:
                 raise ModelError(f"{source}: models.{name}: already defined in {sources[name]}")
             models[name], sources[name] = spec, source
@@ -394,7 +395,7 @@ def load_catalogue(
 
 
 def parse_models(
-    raw: Mapping[str, Any], source: str, replies_dir: Path | None = None
+    raw: Mapping[str, Any], source: str, replies: Mapping[str, str] | None = None
 ) -> dict[str, ModelSpec]:
     try:
         parsed = ModelsFile.model_validate(raw)
@@ -404,7 +405,7 @@ def parse_models(
     for name, spec in parsed.models.items():
         where = f"{source}: models.{name}"
         _check_steps(spec, where)
-        checked[name] = _with_reply_texts(spec, where, replies_dir)
+        checked[name] = _with_reply_texts(spec, where, replies or {})
         size = len(ModelSnapshot.model_validate(
             Catalogue(checked, {}).snapshot(name, {})
         ).model_dump_json())  # fmt: skip
@@ -499,17 +500,17 @@ def _cycle(after: Mapping[str, Iterable[str]]) -> list[str]:
     return []
 
 
-def _with_reply_texts(spec: ModelSpec, where: str, replies_dir: Path | None) -> ModelSpec:
+def _with_reply_texts(spec: ModelSpec, where: str, replies: Mapping[str, str]) -> ModelSpec:
     """A `comment` step keeps the text of its reply template: the incident keeps the text it
     started with, as it keeps the steps."""
     steps = []
     for index, step in enumerate(spec.steps):
         if step.comment is not None and step.comment.template is not None:
-            text = _reply_text(step.comment.template, replies_dir)
+            text = replies.get(step.comment.template)
             if text is None:
                 raise ModelError(
                     f"{where}.steps.{index}.comment.template: no reply template "
-                    f"'{step.comment.template}' in {replies_dir}"
+                    f"'{step.comment.template}' ({', '.join(sorted(replies)) or 'none'})"
                 )
             unknown = placeholders_in(text) - PLACEHOLDERS - set(step.comment.vars)
             if unknown:
@@ -521,20 +522,6 @@ def _with_reply_texts(spec: ModelSpec, where: str, replies_dir: Path | None) -> 
             step = step.model_copy(update={"comment": comment})
         steps.append(step)
     return spec.model_copy(update={"steps": steps})
-
-
-def _reply_text(name: str, replies_dir: Path | None) -> str | None:
-    """The body of `templates/replies/NAME.md`, without its front matter."""
-    if replies_dir is None:
-        return None
-    path = replies_dir / f"{name}.md"
-    if not path.is_file() or "/" in name or name.startswith("."):
-        return None
-    text = path.read_text(encoding="utf-8")
-    if text.startswith("---"):
-        _, _, rest = text[3:].partition("\n---")
-        text = rest.partition("\n")[2]
-    return text.strip()
 
 
 # --- filling templates --------------------------------------------------------------------

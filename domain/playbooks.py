@@ -89,7 +89,7 @@ def template_values(state: IncidentState, step: PlaybookStep | None = None) -> d
         "service": state.service or "",
         "assignment_group": state.assignment_group or "",
         "assignee": state.assignee or "",
-        "assignee_name": state.assignee or "",
+        "assignee_name": state.assignee or state.assignment_group or "the service desk",
         "group": state.assignment_group or "the service desk",
         "due": _due(state),
         "resolution_notes": state.resolution_notes or "",

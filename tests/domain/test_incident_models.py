@@ -10,13 +10,12 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from core.settings import DEFAULT_MODELS_DIR, Settings, load_models
-from core.settings import DEFAULT_REPLY_TEMPLATES_DIR as REPLIES_DIR
-from domain import lifecycle, playbooks
+from domain import lifecycle, playbook_runs, playbooks
 from domain.incident_models import ModelError, StepState, load_catalogue
 from domain.models import Action, CompleteStepRequest, IncidentCreate, SkipStepRequest
 from domain.policy import Policy, Priority, parse_policy
 from tests.support.factories import next_number
-from tests.support.playbooks import catalogue_of, snapshot_of
+from tests.support.playbooks import REPLIES, catalogue_of, snapshot_of
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -53,7 +52,7 @@ after = ["fix", "failover"]
 def _bad(tmp_path: Path, text: str) -> str:
     (tmp_path / "bad.toml").write_text(text)
     with pytest.raises(ModelError) as error:
-        load_catalogue({}, "policy.toml", tmp_path, REPLIES_DIR)
+        load_catalogue({}, "policy.toml", tmp_path, REPLIES)
     return str(error.value)
 
 
@@ -251,3 +250,45 @@ def test_an_unknown_step_is_a_bad_request() -> None:
         lifecycle.check(state, Action.COMPLETE_STEP, CompleteStepRequest(actor="sam", step="nope"))
     assert unknown.value.type == lifecycle.INVALID_REQUEST
     assert unknown.value.details[0]["field"] == "step"
+
+
+REPLY_STEP = """
+[models.ask]
+title = "Ask the caller"
+match = { category = "printing" }
+
+[[models.ask.steps]]
+id = "ask"
+title = "Ask which printer"
+kind = "automated"
+activity = "comment"
+comment = { template = "awaiting-information", vars = { question = "Which printer, and where?" } }
+"""
+
+
+def test_a_comment_step_posts_its_reply_template_publicly() -> None:
+    create = IncidentCreate(short_description="Printer jams", category="printing")
+    state = lifecycle.open_incident(
+        next_number(), create, "alice", "sam", Policy(), NOW, model=snapshot_of(REPLY_STEP, "ask")
+    )
+    assert playbook_runs.advance(state, NOW) == []
+    comment = next(entry for entry in state.timeline if entry.kind == "comment")
+    assert (comment.actor, comment.details["visibility"]) == ("playbook", "public")
+    assert comment.details["text"].startswith("Hello alice,")
+    assert "Which printer, and where?" in comment.details["text"]
+    assert f'"Printer jams" ({state.number})' in comment.details["text"]
+    assert state.playbook is not None and state.playbook.steps[0].state == StepState.DONE
+
+
+def test_a_comment_step_needs_a_known_template_and_its_vars() -> None:
+    with pytest.raises(ModelError) as unknown:
+        catalogue_of(REPLY_STEP.replace("awaiting-information", "no-such-reply"))
+    assert "models.ask.steps.0.comment.template: no reply template 'no-such-reply'" in str(
+        unknown.value
+    )
+    with pytest.raises(ModelError) as missing:
+        catalogue_of(REPLY_STEP.replace(', vars = { question = "Which printer, and where?" }', ""))
+    assert (
+        "models.ask.steps.0.comment.vars: the reply template 'awaiting-information' needs question"
+        in str(missing.value)
+    )

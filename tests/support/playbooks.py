@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
-from core.settings import DEFAULT_REPLY_TEMPLATES_DIR as REPLIES_DIR
+from core.settings import DEFAULT_REPLY_TEMPLATES_DIR
 from domain.incident_models import Catalogue, ModelSnapshot, load_catalogue, parse_models
+from domain.replies import load_templates
+
+# The shipped reply templates' texts, by name, as `core.settings.load_models` hands them over.
+REPLIES = {name: t.body for name, t in load_templates(DEFAULT_REPLY_TEMPLATES_DIR).items()}
 
 TRIAGE = """
 [models.triage]
@@ -17,11 +22,9 @@ title = "Triage the incident"
 """
 
 
-def catalogue_of(text: str, tmp: Path | None = None) -> Catalogue:
+def catalogue_of(text: str) -> Catalogue:
     """The models of a TOML text, checked as the loader checks a models file."""
-    import tomllib
-
-    models = parse_models(tomllib.loads(text), "test-models.toml", REPLIES_DIR)
+    models = parse_models(tomllib.loads(text), "test-models.toml", REPLIES)
     return Catalogue(models, dict.fromkeys(models, "test-models.toml"))
 
 
@@ -30,4 +33,4 @@ def snapshot_of(text: str, name: str, leads: dict[str, str | None] | None = None
 
 
 def load_dir(models_dir: Path) -> Catalogue:
-    return load_catalogue({}, "policy.toml", models_dir, REPLIES_DIR)
+    return load_catalogue({}, "policy.toml", models_dir, REPLIES)
