@@ -40,6 +40,7 @@ from core.settings import (
     get_settings,
     load_cis,
     load_directory,
+    load_models,
     load_policy,
     load_reply_templates,
 )
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         directory = load_directory(settings, policy)
         catalogue = load_cis(settings, directory)
         reply_templates = load_reply_templates(settings)
+        models = load_models(settings, policy)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.database.migrate(auto=settings.db_auto_migrate)
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             oidc,
             cis=catalogue,
             replies=reply_templates,
+            models=models,
         )
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
