@@ -70,6 +70,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/incidents/{number}/status-update"): WORKERS,
     ("POST", "/incidents/{number}/return"): KEDB,  # agents (of the group) and managers
     ("POST", "/incidents/{number}/affected"): WORKERS,
+    ("POST", "/incidents/{number}/complete-step"): WORKERS,
+    ("POST", "/incidents/{number}/skip-step"): WORKERS,
     ("POST", "/alerts"): AUTOMATION,
     ("POST", "/integrations/alertmanager"): AUTOMATION,
     ("POST", "/vendors/{vendor}/webhook"): AUTOMATION,
