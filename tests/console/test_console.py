@@ -354,3 +354,39 @@ async def test_a_breach_shows_on_open_pages_without_a_reload(
         "return document.querySelector(arguments[0]).className;", row
     )
     await browser.shot("agent-queue-breached")
+
+
+async def test_an_agent_works_playbook_steps_on_the_incident_page(
+    console_stack: Stack, browser: Browser
+) -> None:
+    incident = await _incident(
+        console_stack,
+        short_description="Laptop will not boot",
+        category="hardware",
+        subcategory="failure",
+        caller="alice",
+    )
+    number = incident["number"]
+    assert incident["assignment_group"] == "desktop-support"  # the model's; not sam's
+    await _act(
+        console_stack, number, "assign", {"group": "service-desk", "assignee": "sam"}, "morgan"
+    )
+    await browser.sign_in("sam")
+    await browser.go(f"/console/incidents/{number}")
+    assert "Diagnose the faulty part" in await browser.text("#playbook")
+    step = '#playbook li[data-step="diagnose"]'
+    await browser.fill(f'{step} input[name="note"]', "SMART errors on the disk")
+    await browser.submit(f'{step} form[data-step-action="complete"]')
+    assert "done" in await browser.text('#playbook li[data-step="diagnose"]')
+    assert "SMART errors on the disk" in await browser.text('#playbook li[data-step="diagnose"]')
+    skip = '#playbook li[data-step="backup-data"] form[data-step-action="skip"]'
+    await browser.fill(f"{skip} input[name=reason]", "The disk does not read")
+    await browser.submit(skip)
+    assert "skipped" in await browser.text('#playbook li[data-step="backup-data"]')
+    await browser.shot("agent-playbook")
+    view = await console_stack.ok("GET", f"/incidents/{number}", "sam")
+    states = {s["id"]: s["state"] for s in view["playbook"]["steps"]}
+    assert states["diagnose"] == "done" and states["backup-data"] == "skipped"
+    await browser.sign_in("alice")  # the checklist is the desk's
+    await browser.go(f"/console/incidents/{number}")
+    assert not await browser.exists("#playbook")

@@ -59,10 +59,11 @@ def test_playbook_steps_offer_the_readers_step_actions() -> None:
 
     steps = [
         Thing(id="triage", title="Triage", instructions="Check <the> logs", state="ready",
-              required=True, owner_group="desk", due_at=None, by=None, at=None, note=None,
+              kind="manual", required=True, owner_group="desk", due_at=None, by=None, at=None,
+              note=None, error=None),
+        Thing(id="notify", title="Tell HR", instructions="", state="waiting", kind="manual",
+              required=False, owner_group=None, due_at=None, by=None, at=None, note=None,
               error=None),
-        Thing(id="notify", title="Tell HR", instructions="", state="waiting", required=False,
-              owner_group=None, due_at=None, by=None, at=None, note=None, error=None),
     ]  # fmt: skip
     playbook = Thing(title="Data loss", model="data-loss", version="1", steps=steps)
     incident = Thing(
