@@ -6,7 +6,7 @@ fragment the page polls."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, Response
@@ -28,17 +28,17 @@ DONE = {action.value: action.value.replace("_", " ") for action in Action} | {
 }
 
 
-async def _live(reader: Reader, number: str) -> dict[str, Any]:
-    """What the page shows that changes by itself: fields, clocks, timeline, attachments."""
+async def _live(reader: Reader, number: str, *parts: str) -> dict[str, Any]:
+    """What the page shows that changes by itself: fields and clocks (`top`); attachments and
+    the timeline (`bottom`)."""
     services, principal = reader.services, reader.principal
     detail = await incidents.get(services, principal, number)
-    entries = await incidents.timeline(services, principal, number)
-    return {
-        "incident": detail,
-        "clocks": detail.clocks,
-        "timeline": [timeline.shown(entry, reader.staff) for entry in reversed(entries)],
-        "attachments": await attachments.listing(services, principal, number),
-    }
+    live: dict[str, Any] = {"incident": detail, "clocks": detail.clocks}
+    if "bottom" in parts:
+        entries = await incidents.timeline(services, principal, number)
+        live["timeline"] = [timeline.shown(entry, reader.staff) for entry in reversed(entries)]
+        live["attachments"] = await attachments.listing(services, principal, number)
+    return live
 
 
 async def _page(
@@ -48,7 +48,7 @@ async def _page(
     error: str | None = None,
     status_code: int = HTTPStatus.OK,
 ) -> Response:
-    live = await _live(reader, number)
+    live = await _live(reader, number, "top", "bottom")
     detail = live["incident"]
     assert isinstance(detail, incidents.IncidentDetail)
     done = request.query_params.get("done")
@@ -84,10 +84,14 @@ async def incident_page(request: Request, number: Number, reader: ReaderDep) -> 
 
 
 @router.get("/{number}/live")
-async def incident_live(request: Request, number: Number, reader: ReaderDep) -> Response:
-    return render.page(
-        request, "_incident_live.html", **await _live(reader, number), **reader.context()
-    )
+async def incident_live(
+    request: Request, number: Number, reader: ReaderDep, part: Literal["top", "bottom"] = "top"
+) -> Response:
+    """The page's live parts: fields, clocks and suggestions (top); attachments and the
+    timeline (bottom). The playbook between them keeps what is being typed."""
+    template = "_incident_top.html" if part == "top" else "_incident_bottom.html"
+    live = await _live(reader, number, part)
+    return render.page(request, template, **live, **reader.context())
 
 
 def _done(number: str, what: str) -> Response:

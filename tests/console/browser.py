@@ -167,10 +167,12 @@ class Browser:
         path = SCREENSHOTS / f"{name}.png"
 
         def taken() -> None:
+            # The whole page, not just what fits in the window.
             self.driver.set_window_size(*size)
+            height = self.driver.execute_script("return document.documentElement.scrollHeight;")
+            self.driver.set_window_size(size[0], max(size[1], min(int(height) + 120, 6000)))
             self.driver.save_screenshot(str(path))
-            if size != DESKTOP:
-                self.driver.set_window_size(*DESKTOP)
+            self.driver.set_window_size(*DESKTOP)
 
         await self.run(taken)
         return path
