@@ -16,12 +16,13 @@ from activities.bridges import BridgeActivities, TemplateBridgeProvider
 from activities.correlation import CorrelationActivities
 from activities.known_errors import KnownErrorActivities
 from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities
+from activities.playbooks import PlaybookActivities
 from activities.records import RecordActivities
 from activities.similar import SimilarActivities
 from activities.vendor_tickets import VendorActivities
 from core.logconfig import configure_logging
 from core.metrics import worker_runtime
-from core.settings import Settings, get_settings, load_directory, load_policy
+from core.settings import Settings, get_settings, load_directory, load_models, load_policy
 from core.temporal_client import connect
 from domain.directory import Directory
 from domain.policy import Policy
@@ -65,6 +66,7 @@ def build_worker(
         sent_mail=partial(mail.remember_sent, store.database),
     )
     vendors = VendorActivities(policy, http, store)
+    playbooks = PlaybookActivities(http)
     bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
     correlations = CorrelationActivities(Correlations(store.database))
     return Worker(
@@ -82,6 +84,7 @@ def build_worker(
             vendors.create_vendor_ticket,
             bridges.open_bridge,
             correlations.correlate_incidents,
+            playbooks.run_playbook_http,
         ],
     )
 
@@ -102,6 +105,7 @@ async def serve(settings: Settings) -> None:
     async with httpx.AsyncClient() as http:
         policy = load_policy(settings)
         directory = load_directory(settings, policy)
+        load_models(settings, policy)  # checked here too: a bad model stops start-up
         worker = build_worker(
             client,
             settings.task_queue,

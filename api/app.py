@@ -40,6 +40,7 @@ from core.settings import (
     get_settings,
     load_cis,
     load_directory,
+    load_models,
     load_policy,
     load_reply_templates,
 )
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         directory = load_directory(settings, policy)
         catalogue = load_cis(settings, directory)
         reply_templates = load_reply_templates(settings)
+        models = load_models(settings, policy)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.database.migrate(auto=settings.db_auto_migrate)
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             oidc,
             cis=catalogue,
             replies=reply_templates,
+            models=models,
         )
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
@@ -116,8 +119,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+_permissions_checked = False
+
+
 def _check_permissions(app: FastAPI) -> None:
-    """Every operation has its row in the permissions table, and every row its operation."""
+    """Every operation has its row in the permissions table, and every row its operation.
+    Once a process: every app has the same routes, and the OpenAPI document this reads takes
+    a quarter of a second to build (the tests build an app per test)."""
+    global _permissions_checked
+    if _permissions_checked:
+        return
     served = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
@@ -125,6 +136,7 @@ def _check_permissions(app: FastAPI) -> None:
     }
     if unmatched := served ^ set(permissions.TABLE):
         raise RuntimeError(f"api/permissions.py TABLE and the routes differ: {sorted(unmatched)}")
+    _permissions_checked = True
 
 
 async def _observe(

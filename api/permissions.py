@@ -86,6 +86,8 @@ TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents/{number}/status-update"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/return"): Rule((Role.AGENT, Role.MANAGER)),
     ("POST", "/incidents/{number}/affected"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/complete-step"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/skip-step"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/survey"): Rule(
         WORKERS, requesters=OWN, only="the incident's caller"
     ),

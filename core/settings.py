@@ -11,11 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.cis import Catalogue, CisError, parse_cis
 from domain.directory import Directory, DirectoryError, parse_directory
+from domain.incident_models import Catalogue as ModelCatalogue
+from domain.incident_models import load_catalogue
 from domain.policy import Policy, PolicyError, parse_policy
 from domain.replies import ReplyTemplate, load_templates
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY_FILE = PROJECT_DIR / "policy" / "default.toml"
+DEFAULT_MODELS_DIR = PROJECT_DIR / "models"
 DEFAULT_REPLY_TEMPLATES_DIR = PROJECT_DIR / "templates" / "replies"
 
 
@@ -34,6 +37,9 @@ class Settings(BaseSettings):
     # names the command to run (`python -m recordstore.migrate`).
     db_auto_migrate: bool = True
     policy_file: Path = DEFAULT_POLICY_FILE
+    # Incident models and playbooks (contract 14): every *.toml here, with the policy's own
+    # [models.NAME] tables. Unset (empty): the policy's only.
+    models_dir: Path | None = DEFAULT_MODELS_DIR
     tokens_file: Path | None = None
     # Reply templates (contract 14): one Markdown file each, front matter and text; the shipped
     # ones by default. Checked at start-up: a bad file stops the API with its name.
@@ -125,6 +131,16 @@ def load_policy(settings: Settings) -> Policy:
     except OSError as error:
         raise PolicyError(f"{path}: cannot read the policy file: {error.strerror}") from None
     return parse_policy(text, source=str(path))
+
+
+def load_models(settings: Settings, policy: Policy) -> ModelCatalogue:
+    """Every incident model, checked whole; ModelError names the file and the key."""
+    return load_catalogue(
+        policy.models,
+        str(settings.policy_file),
+        settings.models_dir,
+        {name: template.body for name, template in load_reply_templates(settings).items()},
+    )
 
 
 def load_directory(settings: Settings, policy: Policy) -> Directory:

@@ -51,6 +51,7 @@ class RunActivity:
     arg: BaseModel
     summary: str
     give_up_after: timedelta
+    max_attempts: int = 0  # 0: retried until give_up_after
 
 
 @dataclass(frozen=True)

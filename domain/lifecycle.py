@@ -17,8 +17,9 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
-from domain import bounds, sla
+from domain import bounds, playbooks, sla
 from domain.calendar import Calendar
+from domain.incident_models import ModelSnapshot
 from domain.messages import INVALID_REQUEST as INVALID_REQUEST
 from domain.messages import invalid_request as invalid_request
 from domain.models import (
@@ -31,6 +32,7 @@ from domain.models import (
     CloseCode,
     CloseRequest,
     CommentRequest,
+    CompleteStepRequest,
     DeclareMajorRequest,
     EscalateRequest,
     EscalationKind,
@@ -48,6 +50,7 @@ from domain.models import (
     ResumeRequest,
     ReturnRequest,
     ReviewRequest,
+    SkipStepRequest,
     SlaClock,
     StartRequest,
     Status,
@@ -75,6 +78,7 @@ INTERNAL_FIELDS = {
     "recorded_version",
     "recorded_timeline",
     "rules_version",
+    "playbooks_enabled",
 }
 # Incidents opened now follow the rules of this version (IncidentState.rules_version).
 # 2: `resolve` with code duplicate needs `duplicate_of`.
@@ -164,16 +168,22 @@ def open_incident(
     now: datetime,
     *,
     by_requester: bool = False,
+    model: ModelSnapshot | None = None,
 ) -> IncidentState:
     """`by_requester`: impact and urgency are the caller's own assessment, so the priority is
     capped at `[intake].requester_max_priority` and no major incident starts until an agent
-    triages with `update`."""
+    triages with `update`. `model`: the incident model the API matched (contract 14); its
+    defaults fill what the caller left out, and its playbook is attached."""
+    if model is not None:
+        create = _with_model_defaults(create, model)
     assessed = policy.priority_for(create.impact, create.urgency)
     cap = policy.intake.requester_max_priority
     priority = max(assessed, cap) if by_requester else assessed  # "P3" > "P1": the lower one
     major = priority in policy.major.priorities and not by_requester
     target = policy.sla[priority]
     group = policy.route(create.category, create.subcategory, create.service)
+    if group is None and model is not None:
+        group = model.defaults.group
     state = IncidentState(
         number=number,
         **create.model_dump(exclude={"caller"}),
@@ -208,7 +218,28 @@ def open_incident(
         details["requester_assessed"] = assessed.value
     record(state, now, opened_by, "created", None, state.status, details)
     _escalate_urgent(state, now, f"{priority} incident opened")
+    if model is not None:
+        attached = playbooks.attach(state, model, now)
+        record(state, now, "system", PLAYBOOK_ATTACHED, details=attached)
     return state
+
+
+PLAYBOOK_ATTACHED = "playbook_attached"
+
+
+def _with_model_defaults(create: IncidentCreate, model: ModelSnapshot) -> IncidentCreate:
+    """Impact, urgency and description from the model where the request gave none."""
+    defaults, given = model.defaults, create.model_fields_set
+    update: dict[str, Any] = {}
+    if defaults.impact is not None and "impact" not in given:
+        update["impact"] = defaults.impact
+    if defaults.urgency is not None and "urgency" not in given:
+        update["urgency"] = defaults.urgency
+    if defaults.description and not create.description:
+        update["description"] = defaults.description.replace(
+            "{short_description}", create.short_description
+        )
+    return create.model_copy(update=update) if update else create
 
 
 def _escalate_urgent(state: IncidentState, now: datetime, reason: str) -> None:
@@ -414,6 +445,32 @@ def _check_resolve(state: IncidentState, request: ResolveRequest) -> None:
         raise invalid_request("duplicate_of", "only with resolution_code duplicate")
     if request.duplicate_of == state.number:
         raise invalid_request("duplicate_of", "an incident cannot be a duplicate of itself")
+    missing = playbooks.open_required(state)
+    if missing:
+        message = f"required playbook steps are open: {', '.join(missing)}"
+        raise precondition_unmet(state, Action.RESOLVE, message, missing)
+
+
+def _check_complete_step(state: IncidentState, request: CompleteStepRequest) -> None:
+    _step_check(state, Action.COMPLETE_STEP, playbooks.check_complete, request)
+
+
+def _check_skip_step(state: IncidentState, request: SkipStepRequest) -> None:
+    _step_check(state, Action.SKIP_STEP, playbooks.check_skip, request)
+
+
+def _step_check(
+    state: IncidentState,
+    action: Action,
+    step_check: Callable[[IncidentState, Any], None],
+    request: Any,
+) -> None:
+    try:
+        step_check(state, request)
+    except playbooks.StepUnknown as unknown:
+        raise invalid_request("step", str(unknown)) from None
+    except playbooks.StepConflict as conflict:
+        raise precondition_unmet(state, action, conflict.message, conflict.missing) from None
 
 
 def _check_escalate(state: IncidentState, request: EscalateRequest) -> None:
@@ -618,6 +675,20 @@ def _update(state: IncidentState, request: UpdateRequest, now: datetime) -> dict
         details["reason"] = request.reason
         change_priority(state, new_priority, now)
         details |= _major_kept(state)
+    if request.model is not None and state.playbooks_enabled:
+        details |= _recategorised(state, request.model, now)
+    return details
+
+
+def _recategorised(state: IncidentState, model: ModelSnapshot, now: datetime) -> dict[str, Any]:
+    """The new values match another model: its defaults where the incident has none, and its
+    playbook, the old one kept on record. The same model again keeps the version it had."""
+    if state.playbook is not None and state.playbook.model == model.name:
+        return {}
+    details: dict[str, Any] = {"playbook": playbooks.attach(state, model, now)}
+    defaults = playbooks.apply_defaults(state, model.defaults)
+    if defaults:
+        details["defaults"] = defaults
     return details
 
 
@@ -649,7 +720,9 @@ def change_priority(state: IncidentState, priority: Priority, now: datetime) -> 
 
 
 def _changes(state: IncidentState, request: UpdateRequest) -> dict[str, Any]:
-    wanted = request.model_dump(exclude={"actor", "request_id", "reason"}, exclude_none=True)
+    wanted = request.model_dump(
+        exclude={"actor", "request_id", "reason", "model"}, exclude_none=True
+    )
     return {
         field: [getattr(state, field), value]
         for field, value in wanted.items()
@@ -724,6 +797,16 @@ def _review(state: IncidentState, request: ReviewRequest, now: datetime) -> dict
     fields = request.model_dump(exclude={"actor", "request_id"})
     state.review = PostIncidentReview(**fields, by=request.actor, at=now)
     return {"root_cause": request.root_cause, "actions": len(request.actions)}
+
+
+def _complete_step(
+    state: IncidentState, request: CompleteStepRequest, now: datetime
+) -> dict[str, Any]:
+    return playbooks.complete(state, request, now)
+
+
+def _skip_step(state: IncidentState, request: SkipStepRequest, now: datetime) -> dict[str, Any]:
+    return playbooks.skip(state, request, now)
 
 
 def _link_parent(state: IncidentState, request: LinkParentRequest, now: datetime) -> dict[str, Any]:
@@ -918,5 +1001,13 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.AFFECTED: Transition(
         "Another caller reports the same incident (me too): counted and told of its progress",
         AffectedRequest, OPEN, None, _affected, _check_affected, repeat_calls_follow_up,
+    ),
+    Action.COMPLETE_STEP: Transition(
+        "Complete a playbook step, or retry a failed automated one", CompleteStepRequest, OPEN,
+        None, _complete_step, _check_complete_step,
+    ),
+    Action.SKIP_STEP: Transition(
+        "Skip a playbook step that is not required, with the reason", SkipStepRequest, OPEN,
+        None, _skip_step, _check_skip_step,
     ),
 }  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.alert_origin import AlertOrigin
+from domain.incident_models import ModelSnapshot, Playbook, StepId
 from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Policy, Priority
 from domain.similar import SimilarIncident
@@ -50,6 +51,8 @@ class Action(StrEnum):
     STATUS_UPDATE = "status_update"
     RETURN = "return"
     AFFECTED = "affected"
+    COMPLETE_STEP = "complete_step"
+    SKIP_STEP = "skip_step"
 
 
 class Channel(StrEnum):
@@ -124,7 +127,7 @@ class ActionRequest(Strict):
 
 
 # Request fields the API fills in from who is asking; a client never sends them.
-API_FILLED_FIELDS = frozenset({"on_behalf_of_caller", "template"})
+API_FILLED_FIELDS = frozenset({"on_behalf_of_caller", "template", "model"})
 
 
 class AssignRequest(ActionRequest):
@@ -192,6 +195,9 @@ class UpdateRequest(ActionRequest):
     service: Name | None = None
     ci: Name | None = None
     reason: Text | None = Field(default=None, description="required when the priority changes")
+    # Set by the API, never sent by a client: the incident model the new values match, when
+    # it differs from the incident's own (contract 14, re-categorisation).
+    model: ModelSnapshot | None = None
 
 
 class CommentRequest(ActionRequest):
@@ -214,6 +220,22 @@ class StatusUpdateRequest(ActionRequest):
     """A public update of a major incident: stakeholders and the callers receive this text."""
 
     text: Text
+
+
+class CompleteStepRequest(ActionRequest):
+    """Complete a playbook step (a manual one, or a failed automated one done by hand), or with
+    `retry` run a failed automated step again."""
+
+    step: StepId
+    note: Text | None = None
+    retry: bool = Field(default=False, description="run a failed automated step again")
+
+
+class SkipStepRequest(ActionRequest):
+    """Skip a playbook step that is not required, with the reason."""
+
+    step: StepId
+    reason: Text
 
 
 class LinkParentRequest(ActionRequest):
@@ -412,6 +434,10 @@ class IncidentFields(BaseModel):
     impact_suggestion: ImpactSuggestion | None = None
     duplicate_of: str | None = None
     duplicates: list[str] = []
+    # The playbook of the incident's model (contract 14), and those it had before a
+    # re-categorisation brought another one (newest last, at most KEPT_PLAYBOOKS).
+    playbook: Playbook | None = None
+    previous_playbooks: list[Playbook] = []
     version: int = 0
 
 
@@ -439,6 +465,9 @@ class IncidentState(IncidentFields):
     # Set by the workflow for incidents started before a caller's public comment told the
     # assignee (workflow.patched), so their histories replay with the notifications they had.
     caller_comments_silent: bool = False
+    # Set by the workflow (workflow.patched): incidents started before playbooks existed take
+    # no new playbook on re-categorisation.
+    playbooks_enabled: bool = False
 
 
 class TimelineWindow(BaseModel):

@@ -47,6 +47,7 @@ DUPLICATE_LINKED_SIGNAL = "duplicate_linked"
 CALLER_COMMENTS_NOTIFY_PATCH = "caller-comments-notify-assignee"
 SIMILAR_INCIDENTS_PATCH = "similar-incidents-at-create"
 CORRELATION_PATCH = "correlate-on-create"
+PLAYBOOKS_PATCH = "incident-model-playbooks"
 
 # --- alert router workflow ----------------------------------------------------------------
 
@@ -65,6 +66,7 @@ PROPOSE_PROBLEM = "propose_problem"
 OPEN_BRIDGE = "open_bridge"
 CREATE_VENDOR_TICKET = "create_vendor_ticket"
 CORRELATE_INCIDENTS = "correlate_incidents"
+RUN_PLAYBOOK_HTTP = "run_playbook_http"
 
 # --- inbound mail -------------------------------------------------------------------------
 

@@ -37,6 +37,9 @@ CALLER_ONLY_KINDS = frozenset({"survey_invited", "caller_reminder"})
 MAJOR_KINDS = frozenset({"declare_major", "major_update", "status_update", "undeclare_major"})
 # Entries for the service desk group their details name (`notify`): correlation (contract 15).
 DESK_KINDS = frozenset({"correlation_suggested", "correlation_parent_opened"})
+# Playbook entries that name their recipients as [role, name] pairs in `recipients`
+# (`domain.playbook_runs`): a step's owner group, its lead, a notice's list.
+ADDRESSED_KINDS = frozenset({"step_failed", "step_due", "step_overdue", "playbook_notice"})
 # Entries that already told the incident manager; the automatic hierarchical escalation the
 # domain records right after them at the same instant would only repeat the message.
 MANAGER_TOLD_BY = frozenset({"created", "sla_breach"})
@@ -90,13 +93,17 @@ def deliveries_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list
 def _as_their_caller(
     state: IncidentState, entry: TimelineEntry, role: str, name: str
 ) -> dict[str, Any]:
-    """A caller's copy speaks to them as the caller; an affected caller's never names the
-    incident's own caller (a reopen or a cancel by them reads "by the caller")."""
+    """A caller's copy speaks to them as the caller and never names another caller: a reopen
+    by the incident's caller reads "by the caller", a mailed comment of an affected caller
+    "from another caller"."""
     if role != CALLER:
         return {}
-    if name != state.caller and entry.actor == state.caller:
-        return {"caller": name, "actor": "the caller"}
-    return {"caller": name}
+    context: dict[str, Any] = {"caller": name}
+    if entry.actor != name and entry.actor == state.caller:
+        context["actor"] = "the caller"
+    elif entry.actor != name and entry.actor in state.affected_callers:
+        context["actor"] = "another caller"
+    return context
 
 
 def address_of(notifications: NotificationPolicy, name: str) -> str:
@@ -133,11 +140,24 @@ def _recipients(
         wanted.append((PROBLEM_MANAGER, contacts.problem_manager))
     if entry.kind in DESK_KINDS:
         wanted.append((GROUP, entry.details.get("notify")))
+    if entry.kind in ADDRESSED_KINDS:
+        wanted += _addressed(entry)
     found: dict[str, str] = {}
     for role, name in wanted:
         if name and name not in found:
             found[name] = role
     return [(role, name) for name, role in found.items()]
+
+
+def _addressed(entry: TimelineEntry) -> list[tuple[str, str | None]]:
+    pairs = entry.details.get("recipients")
+    if not isinstance(pairs, list):
+        return []
+    return [
+        (str(pair[0]), str(pair[1]))
+        for pair in pairs
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] in ROLES
+    ]
 
 
 def _status_changed(entry: TimelineEntry) -> bool:

@@ -266,6 +266,9 @@ class Policy(PolicyModel):
     # Vendor endpoints and credentials stay with the worker and the API: excluded from the
     # policy copy each incident carries in its workflow history.
     vendors: dict[str, VendorPolicy] = Field(default={}, exclude=True)
+    # Incident models (contract 14), checked by `domain.incident_models.load_catalogue` with
+    # the models folder's; an incident carries the snapshot of its own model, not these.
+    models: dict[str, Any] = Field(default={}, exclude=True)
     _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
 
     @field_validator("sla", mode="before")

@@ -48,10 +48,11 @@ class Candidate(BaseModel):
 
 def rank(query: SimilarQuery, candidates: list[Candidate]) -> list[SimilarIncident]:
     """Best first; ties go to the newer incident (the higher number)."""
-    best = max((c.text_score for c in candidates), default=0.0)
+    others = [c for c in candidates if c.number != query.exclude]
+    best = max((c.text_score for c in others), default=0.0)
     found: dict[str, SimilarIncident] = {}
-    for candidate in candidates:
-        if candidate.number == query.exclude or candidate.number in found:
+    for candidate in others:
+        if candidate.number in found:
             continue
         score, why = 0.0, list[Reason]()
         if candidate.text_score > 0 and best > 0:

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         lifecycle,
         messages,
         names,
+        playbook_runs,
         presentation,
         relations,
         timers,
@@ -55,6 +56,7 @@ REMEMBERED_REQUEST_IDS = 500
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+RECORD_LOCAL_RETRY = timedelta(seconds=2)
 EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
@@ -113,6 +115,8 @@ class IncidentWorkflow:
         self.state = state
         # Histories from before a caller's comment told the assignee keep their commands.
         state.caller_comments_silent = not workflow.patched(names.CALLER_COMMENTS_NOTIFY_PATCH)
+        # Incidents started before playbooks existed take no playbook on re-categorisation.
+        state.playbooks_enabled = workflow.patched(names.PLAYBOOKS_PATCH)
         self._published: dict[str, Any] = {}
         self._effects_running = 0
         self._due_cache: tuple[int, timers.DueEvent | None] | None = None
@@ -228,6 +232,9 @@ class IncidentWorkflow:
             handled = self.state.handled_request_ids
             handled.append(request.request_id)
             del handled[:-REMEMBERED_REQUEST_IDS]
+        if self.state.playbook is not None and self.state.playbooks_enabled:
+            for run in playbook_runs.advance(self.state, workflow.now()):
+                self._launch(run)
         self._start_effects()
         self._publish()
 
@@ -411,20 +418,35 @@ class IncidentWorkflow:
             elif isinstance(effect, effects.StartIncident):
                 await self._start_incident(effect)
             else:
+                retry = EFFECT_RETRY
+                if effect.max_attempts:
+                    retry = RetryPolicy(
+                        initial_interval=EFFECT_RETRY.initial_interval,
+                        maximum_interval=EFFECT_RETRY.maximum_interval,
+                        maximum_attempts=effect.max_attempts,
+                    )
                 result = await workflow.execute_activity(
                     effect.activity,
                     effect.arg,
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=effect.give_up_after,
-                    retry_policy=EFFECT_RETRY,
+                    retry_policy=retry,
                     summary=effect.summary,
                 )
-                effects.apply_result(self.state, effect, result, workflow.now())
+                if isinstance(effect.arg, playbook_runs.PlaybookHttpCall):
+                    playbook_runs.apply_result(self.state, effect.arg, result, workflow.now())
+                else:
+                    effects.apply_result(self.state, effect, result, workflow.now())
         except (ActivityError, ApplicationError) as failure:
             cause = (
                 failure.cause if isinstance(failure, ActivityError) and failure.cause else failure
             )
-            effects.apply_failure(self.state, effect, str(cause), workflow.now())
+            if isinstance(effect, effects.RunActivity) and isinstance(
+                effect.arg, playbook_runs.PlaybookHttpCall
+            ):
+                playbook_runs.apply_failure(self.state, effect.arg, str(cause), workflow.now())
+            else:
+                effects.apply_failure(self.state, effect, str(cause), workflow.now())
         finally:
             self._effects_running -= 1
         self._after_change(None)
@@ -466,6 +488,10 @@ class IncidentWorkflow:
                     record,
                     start_to_close_timeout=timedelta(seconds=10),
                     retry_policy=RECORD_RETRY,
+                    # Backoffs past this wait on a durable timer instead of inside the workflow
+                    # task: while the record store is down, updates are then handled at once,
+                    # not at the next workflow-task heartbeat (8 s, or 16).
+                    local_retry_threshold=RECORD_LOCAL_RETRY,
                     summary=f"record {state.number} ({state.status})",
                 )
             except ActivityError as stopped:

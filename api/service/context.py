@@ -11,6 +11,7 @@ from api.oidc import OidcVerifier
 from core.settings import Settings
 from domain.cis import Catalogue
 from domain.directory import Directory
+from domain.incident_models import Catalogue as ModelCatalogue
 from domain.policy import Policy
 from domain.replies import ReplyTemplate
 from recordstore import RecordStore
@@ -27,3 +28,4 @@ class Services:
     oidc: OidcVerifier | None = None
     cis: Catalogue = field(default_factory=Catalogue)  # the CI catalogue (contract 15)
     replies: dict[str, ReplyTemplate] = field(default_factory=dict)  # by name
+    models: ModelCatalogue = field(default_factory=lambda: ModelCatalogue({}, {}))

@@ -24,6 +24,22 @@ AGENTS_ONLY_KINDS = frozenset({"similar_found"})
 # What a requester reads in place of another caller's name.
 ANOTHER_CALLER = "another caller"
 
+# The playbook is the support staff's checklist: requesters see its public effects (a comment,
+# a notice sent to them), not the steps.
+PLAYBOOK_KINDS = frozenset(
+    {
+        "playbook_attached",
+        "step_started",
+        "step_done",
+        "step_failed",
+        "step_due",
+        "step_overdue",
+        "playbook_notice",
+        "complete_step",
+        "skip_step",
+    }
+)
+
 
 def may_see(principal: Principal, view: IncidentView) -> bool:
     if not principal.requester_only:
@@ -57,6 +73,8 @@ def visible(principal: Principal, view: ViewT) -> ViewT:
                 "caller": ANOTHER_CALLER if view.caller in others else view.caller,
                 "opened_by": ANOTHER_CALLER if view.opened_by in others else view.opened_by,
                 "affected_callers": [n for n in view.affected_callers if n not in others],
+                "playbook": None,
+                "previous_playbooks": [],
             }
         )
     return view.model_copy(update={"allowed_actions": allowed})
@@ -71,7 +89,7 @@ def visible_timeline(
     return [
         _public_details(entry, others)
         for entry in entries
-        if not _work_note(entry) and entry.kind not in AGENTS_ONLY_KINDS
+        if not _work_note(entry) and entry.kind not in AGENTS_ONLY_KINDS | PLAYBOOK_KINDS
     ]
 
 

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from domain import lifecycle
+from domain import lifecycle, playbooks
 from domain.models import Action, IncidentState, Status
 from domain.policy import Policy, PolicyError, Priority, parse_policy
 from tests.support.factories import new_incident
+from tests.support.playbooks import TRIAGE, snapshot_of
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -33,6 +34,8 @@ BODIES: dict[Action, dict[str, Any]] = {
     Action.VENDOR_TICKET: {"vendor": "acme", "summary": "Replace the failed disk"},
     Action.UNDECLARE_MAJOR: {"reason": "Only one site after all"},
     Action.STATUS_UPDATE: {"text": "Failover done; mail flows again"},
+    Action.COMPLETE_STEP: {"step": "triage", "note": "done"},
+    Action.SKIP_STEP: {"step": "triage", "reason": "not needed here"},
     Action.REVIEW: {
         "summary": "Mail outage",
         "root_cause": "Expired certificate",
@@ -57,6 +60,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.UNDECLARE_MAJOR: Status.NEW,
         Action.STATUS_UPDATE: Status.NEW,
         Action.AFFECTED: Status.NEW,
+        Action.COMPLETE_STEP: Status.NEW,
+        Action.SKIP_STEP: Status.NEW,
     },
     Status.ASSIGNED: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -74,6 +79,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.STATUS_UPDATE: Status.ASSIGNED,
         Action.RETURN: Status.ASSIGNED,
         Action.AFFECTED: Status.ASSIGNED,
+        Action.COMPLETE_STEP: Status.ASSIGNED,
+        Action.SKIP_STEP: Status.ASSIGNED,
     },
     Status.IN_PROGRESS: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -91,6 +98,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.STATUS_UPDATE: Status.IN_PROGRESS,
         Action.RETURN: Status.ASSIGNED,
         Action.AFFECTED: Status.IN_PROGRESS,
+        Action.COMPLETE_STEP: Status.IN_PROGRESS,
+        Action.SKIP_STEP: Status.IN_PROGRESS,
     },
     Status.PENDING: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -107,6 +116,8 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.UNDECLARE_MAJOR: Status.PENDING,
         Action.STATUS_UPDATE: Status.PENDING,
         Action.AFFECTED: Status.PENDING,
+        Action.COMPLETE_STEP: Status.PENDING,
+        Action.SKIP_STEP: Status.PENDING,
     },
     Status.RESOLVED: {
         Action.REOPEN: Status.IN_PROGRESS,
@@ -147,6 +158,8 @@ def test_every_state_and_action(status: Status, action: Action) -> None:
     state = incident_in(status)
     # only major incidents are reviewed, undeclared and given status updates
     state.major = action in (Action.REVIEW, Action.UNDECLARE_MAJOR, Action.STATUS_UPDATE)
+    if action in (Action.COMPLETE_STEP, Action.SKIP_STEP):
+        playbooks.attach(state, snapshot_of(TRIAGE, "triage"), NOW)
     entries = len(state.timeline)
     expected = EXPECTED[status].get(action)
     if expected is None:

@@ -379,6 +379,9 @@ def test_affected_callers_hear_the_public_news_of_the_incident_as_its_caller_doe
     to_bob = [d for d in deliveries if d.recipient == "bob"]
     assert to_bob and to_bob[0].context["caller"] == "bob"
     assert to_bob[0].context["actor"] == "the caller"  # never alice's name
+    mailed = act(state, Action.COMMENT, actor="carol", text="Me too", visibility="public")
+    to_alice = deliveries_for(state, mailed, len(state.timeline) - 1)
+    assert [d.context["actor"] for d in to_alice if d.recipient == "alice"] == ["another caller"]
 
 
 def test_a_return_tells_the_service_desk_group_and_repeated_ones_the_incident_manager() -> None:
