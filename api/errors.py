@@ -147,13 +147,23 @@ def too_large_response(max_bytes: int) -> JSONResponse:
     )
 
 
-def _problem(issue: dict[str, Any]) -> dict[str, str]:
+# A field sent to an action that does not take it, where people look for another action.
+MISPLACED = {
+    ("assign", "reason"): "assign takes no reason; to hand a misrouted incident back to the "
+    'service desk, POST /incidents/{number}/return with {"reason": ...}',
+}
+
+
+def _problem(issue: dict[str, Any], action: str = "") -> dict[str, str]:
     field, message = describe(issue, drop=REQUEST_PARTS)
+    if issue.get("type") == "extra_forbidden":
+        message = MISPLACED.get((action, field), message)
     return {"field": field, "message": message}
 
 
 async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = [_problem(issue) for issue in error.errors()]
+    action = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    problems = [_problem(issue, action) for issue in error.errors()]
     message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return _body(status_of(Unprocessable), message, problems=problems)
 

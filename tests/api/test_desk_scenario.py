@@ -225,6 +225,9 @@ async def test_the_desk_works_one_outage_from_five_callers(
             },
         )
         four, four_path = vpn["number"], f"/incidents/{vpn['number']}"
+        handed = {"group": "office-desk", "reason": "misrouted"}  # what the user tried
+        wrong = await stack.call("POST", f"{four_path}/assign", "olga", json=handed)
+        assert wrong.status_code == 422 and "/return" in wrong.json()["problems"][0]["message"]
         for group, reason in (("office-net", "Not the LAN: the VPN client"), ("office-dba", "x")):
             await stack.ok("POST", f"{four_path}/assign", "olga", json={"group": group})
             back = await stack.ok("POST", f"{four_path}/return", "olga", json={"reason": reason})
