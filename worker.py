@@ -13,17 +13,21 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bridges import BridgeActivities, TemplateBridgeProvider
+from activities.correlation import CorrelationActivities
 from activities.known_errors import KnownErrorActivities
 from activities.notifications import SHIPPED_TEMPLATES, NotificationActivities
+from activities.playbooks import PlaybookActivities
 from activities.records import RecordActivities
+from activities.similar import SimilarActivities
 from activities.vendor_tickets import VendorActivities
 from core.logconfig import configure_logging
 from core.metrics import worker_runtime
-from core.settings import Settings, get_settings, load_directory, load_policy
+from core.settings import Settings, get_settings, load_directory, load_models, load_policy
 from core.temporal_client import connect
 from domain.directory import Directory
 from domain.policy import Policy
 from recordstore import RecordStore, mail
+from recordstore.correlation import Correlations
 from workflows.alerts import AlertWorkflow
 from workflows.incident import IncidentWorkflow
 
@@ -52,6 +56,7 @@ def build_worker(
     http = http or httpx.AsyncClient()
     records = RecordActivities(store)
     known_errors = KnownErrorActivities(store)
+    similar = SimilarActivities(store)
     notifications = NotificationActivities(
         policy,
         http,
@@ -61,7 +66,9 @@ def build_worker(
         sent_mail=partial(mail.remember_sent, store.database),
     )
     vendors = VendorActivities(policy, http, store)
+    playbooks = PlaybookActivities(http)
     bridges = BridgeActivities(TemplateBridgeProvider(policy.major.bridge_url_template))
+    correlations = CorrelationActivities(Correlations(store.database))
     return Worker(
         client,
         task_queue=task_queue,
@@ -72,9 +79,12 @@ def build_worker(
             records.allocate_incident_number,
             known_errors.lookup_known_errors,
             known_errors.propose_problem,
+            similar.lookup_similar_incidents,
             notifications.send_notification,
             vendors.create_vendor_ticket,
             bridges.open_bridge,
+            correlations.correlate_incidents,
+            playbooks.run_playbook_http,
         ],
     )
 
@@ -95,6 +105,7 @@ async def serve(settings: Settings) -> None:
     async with httpx.AsyncClient() as http:
         policy = load_policy(settings)
         directory = load_directory(settings, policy)
+        load_models(settings, policy)  # checked here too: a bad model stops start-up
         worker = build_worker(
             client,
             settings.task_queue,

@@ -10,7 +10,7 @@ from importlib.metadata import version
 
 import httpx
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
 from api import errors, permissions
@@ -18,13 +18,16 @@ from api.auth import TokenBook
 from api.idempotency import IdempotencyKeys
 from api.intake import RequestIntake
 from api.oidc import OidcVerifier
+from api.query_params import reject_unknown_query_params
 from api.routes import (
     alerts,
     attachments,
+    cis,
     health,
     incidents,
     known_errors,
     problems,
+    queues,
     replies,
     reports,
     vendors,
@@ -35,7 +38,9 @@ from core.logconfig import configure_logging
 from core.settings import (
     Settings,
     get_settings,
+    load_cis,
     load_directory,
+    load_models,
     load_policy,
     load_reply_templates,
 )
@@ -58,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Fail at start-up, with a message naming the file, rather than on the first request.
         policy = load_policy(settings)
         directory = load_directory(settings, policy)
+        catalogue = load_cis(settings, directory)
         reply_templates = load_reply_templates(settings)
+        models = load_models(settings, policy)
         tokens = TokenBook.load(settings.resolved_tokens_file)
         store = RecordStore(settings.resolved_database_url)
         await store.database.migrate(auto=settings.db_auto_migrate)
@@ -67,7 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http = httpx.AsyncClient()
         oidc = OidcVerifier(settings, http, directory) if settings.oidc_enabled else None
         app.state.services = Services(
-            settings, policy, client, store, tokens, directory, oidc, reply_templates
+            settings,
+            policy,
+            client,
+            store,
+            tokens,
+            directory,
+            oidc,
+            cis=catalogue,
+            replies=reply_templates,
+            models=models,
         )
         log.info(
             "api started", temporal=settings.temporal_address, policy=str(settings.policy_file)
@@ -81,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=version("incidentflow"),
         description="ITIL incident management: each incident is a durable Temporal workflow.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_params)],  # a 422 naming them (contract 6)
     )
     errors.install(app)
     app.include_router(incidents.router)
@@ -90,8 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(known_errors.router)
     app.include_router(problems.router)
+    app.include_router(cis.router)
     app.include_router(vendors.router)
     app.include_router(reports.router)
+    app.include_router(queues.router)
     app.include_router(replies.router)
     app.add_middleware(IdempotencyKeys)  # inside _observe: replays are counted too
     app.middleware("http")(_observe)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api import permissions
+from api import permissions, query_params
 from api.auth import Principal
 from api.service import people
 from api.service.context import Services
@@ -43,10 +43,13 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+@query_params.checks_query_params
 async def authorized(request: Request, principal: PrincipalDep) -> Principal:
-    """The caller, if `api/permissions.py` admits their roles to the endpoint being served."""
+    """The caller, if `api/permissions.py` admits their roles to the endpoint being served;
+    then a query parameter the endpoint does not take is a 422."""
     endpoint = (request.method, request.scope["route"].path)
     permissions.authorize(principal, permissions.TABLE[endpoint])
+    query_params.check(request)
     return principal
 
 

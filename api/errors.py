@@ -50,6 +50,7 @@ class ErrorBody(BaseModel):
     problems: list[FieldProblem] | None = None
     state: str | None = None
     allowed_actions: list[str] | None = None
+    missing: list[str] | None = None
     known_error_id: str | None = None
     retry_after_seconds: int | None = None
 
@@ -67,7 +68,8 @@ STATUS: dict[type[Refused], tuple[HTTPStatus, str]] = {
     ),
     Conflict: (
         HTTPStatus.CONFLICT,
-        "not allowed in the current state: the body names the state and the allowed actions",
+        "not allowed in the current state, or a precondition unmet: the body names the state, "
+        "the allowed actions and what is `missing`",
     ),
     Unprocessable: (
         HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -105,6 +107,7 @@ def refusal_response(error: Refused) -> JSONResponse:
                 "state": error.state,
                 "allowed_actions": error.allowed_actions,
                 "known_error_id": error.known_error_id,
+                "missing": error.missing,
             }
         case Unprocessable():
             extra = {"problems": [{"field": error.field, "message": error.problem}]}

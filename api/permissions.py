@@ -50,12 +50,17 @@ OWN = "their own incidents"
 INCIDENT_WORK = Rule(WORKERS)
 REQUESTERS_TOO = Rule(WORKERS, requesters=OWN)
 KEDB_WORK = Rule(KEDB)
+# What the service desk does for any incident, whichever group works it: a caller's "me too"
+# is taken by whoever answers the phone.
+ANY_GROUP = frozenset({Action.AFFECTED})
+DESK_WORK = Rule((Role.AGENT, Role.MANAGER))
 AUTOMATION = Rule((Role.AUTOMATION,))
 PUBLIC = Rule(public=True)
 
 TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents"): Rule(WORKERS, requesters="for themselves"),
     ("GET", "/incidents"): REQUESTERS_TOO,
+    ("GET", "/incidents/similar"): Rule(WORKERS),
     ("GET", "/incidents/{number}"): REQUESTERS_TOO,
     ("GET", "/incidents/{number}/timeline"): Rule(WORKERS, requesters=OWN + ", no work notes"),
     ("GET", "/incidents/{number}/details/{digest}"): REQUESTERS_TOO,
@@ -79,6 +84,10 @@ TABLE: dict[Endpoint, Rule] = {
     ("POST", "/incidents/{number}/vendor-tickets"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/undeclare-major"): Rule((Role.MANAGER,)),
     ("POST", "/incidents/{number}/status-update"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/return"): Rule((Role.AGENT, Role.MANAGER)),
+    ("POST", "/incidents/{number}/affected"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/complete-step"): INCIDENT_WORK,
+    ("POST", "/incidents/{number}/skip-step"): INCIDENT_WORK,
     ("POST", "/incidents/{number}/survey"): Rule(
         WORKERS, requesters=OWN, only="the incident's caller"
     ),
@@ -94,7 +103,11 @@ TABLE: dict[Endpoint, Rule] = {
     ("DELETE", "/known-errors/{id}"): KEDB_WORK,
     ("GET", "/problems"): KEDB_WORK,
     ("GET", "/problems/{id}"): KEDB_WORK,
+    ("GET", "/cis"): KEDB_WORK,
+    ("GET", "/cis/{id}"): KEDB_WORK,
     ("GET", "/reports/summary"): Rule((Role.MANAGER,)),
+    ("GET", "/queues/mine"): DESK_WORK,
+    ("GET", "/queues/groups/{group}"): DESK_WORK,
     ("GET", "/reply-templates"): Rule(KEDB),
     ("GET", "/reply-templates/{name}"): Rule(KEDB),
     ("GET", "/healthz"): PUBLIC,
@@ -153,6 +166,8 @@ def works_on(principal: Principal, view: IncidentView, action: Action) -> bool:
         return False
     if principal.has(Role.MANAGER, Role.AUTOMATION) or principal.groups is None:
         return True
+    if action in ANY_GROUP:
+        return True
     return view.assignment_group is None or view.assignment_group in principal.groups
 
 
@@ -203,7 +218,8 @@ def actions_markdown() -> str:
         cells = []
         for role in ACTION_ROLES:
             who = Principal(name="x", roles=frozenset({role}), token="x" * 16)
-            cells.append(_ON[role] if may_act(who, action) else "-")
+            scope = "all" if action in ANY_GROUP and role == Role.AGENT else _ON[role]
+            cells.append(scope if may_act(who, action) else "-")
         rows.append(f"| `{action.value}` | {sources} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 

@@ -9,12 +9,16 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.cis import Catalogue, CisError, parse_cis
 from domain.directory import Directory, DirectoryError, parse_directory
+from domain.incident_models import Catalogue as ModelCatalogue
+from domain.incident_models import load_catalogue
 from domain.policy import Policy, PolicyError, parse_policy
 from domain.replies import ReplyTemplate, load_templates
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY_FILE = PROJECT_DIR / "policy" / "default.toml"
+DEFAULT_MODELS_DIR = PROJECT_DIR / "models"
 DEFAULT_REPLY_TEMPLATES_DIR = PROJECT_DIR / "templates" / "replies"
 
 
@@ -33,6 +37,9 @@ class Settings(BaseSettings):
     # names the command to run (`python -m recordstore.migrate`).
     db_auto_migrate: bool = True
     policy_file: Path = DEFAULT_POLICY_FILE
+    # Incident models and playbooks (contract 14): every *.toml here, with the policy's own
+    # [models.NAME] tables. Unset (empty): the policy's only.
+    models_dir: Path | None = DEFAULT_MODELS_DIR
     tokens_file: Path | None = None
     # Reply templates (contract 14): one Markdown file each, front matter and text; the shipped
     # ones by default. Checked at start-up: a bad file stops the API with its name.
@@ -40,6 +47,9 @@ class Settings(BaseSettings):
     # The people and groups (contract 11). Unset: `.data/directory.toml` when it exists (make
     # run writes one), else no directory (groups are free text, as before section 11).
     directory_file: Path | None = None
+    # The configuration-item catalogue (contract 15), TOML `[[ci]]` or CSV (by extension).
+    # Unset: `.data/cis.toml` when it exists (make run writes one), else an empty catalogue.
+    cis_file: Path | None = None
     # OpenID Connect bearer tokens (contract 11), beside the tokens file; off unless all three
     # of issuer, audience and JWKS URL are set.
     oidc_issuer: str | None = None
@@ -96,6 +106,11 @@ class Settings(BaseSettings):
         return bool(self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url)
 
     @property
+    def resolved_cis_file(self) -> Path | None:
+        default = self.data_dir / "cis.toml"
+        return self.cis_file or (default if default.exists() else None)
+
+    @property
     def resolved_directory_file(self) -> Path | None:
         if self.directory_file is not None:
             return self.directory_file
@@ -116,6 +131,16 @@ def load_policy(settings: Settings) -> Policy:
     except OSError as error:
         raise PolicyError(f"{path}: cannot read the policy file: {error.strerror}") from None
     return parse_policy(text, source=str(path))
+
+
+def load_models(settings: Settings, policy: Policy) -> ModelCatalogue:
+    """Every incident model, checked whole; ModelError names the file and the key."""
+    return load_catalogue(
+        policy.models,
+        str(settings.policy_file),
+        settings.models_dir,
+        {name: template.body for name, template in load_reply_templates(settings).items()},
+    )
 
 
 def load_directory(settings: Settings, policy: Policy) -> Directory:
@@ -146,6 +171,26 @@ def load_directory(settings: Settings, policy: Policy) -> Directory:
                     f"of the directory {path}"
                 )
     return directory
+
+
+def load_cis(settings: Settings, directory: Directory) -> Catalogue:
+    """Read and check the CI catalogue; CisError names the file and the entry. An owner group
+    must be a group of the directory, when there is one. No file configured: empty."""
+    path = settings.resolved_cis_file
+    if path is None:
+        return Catalogue()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CisError(f"{path}: cannot read the CI catalogue: {error.strerror}") from None
+    catalogue = parse_cis(text, source=str(path))
+    for item in catalogue.items.values():
+        if directory.groups and item.owner_group and item.owner_group not in directory.groups:
+            raise CisError(
+                f"{path}: ci '{item.id}': owner_group: '{item.owner_group}' is not a group of "
+                f"the directory"
+            )
+    return catalogue
 
 
 def load_reply_templates(settings: Settings) -> dict[str, ReplyTemplate]:

@@ -79,6 +79,16 @@ def ensure_directory_file(path: Path) -> None:
         shutil.copyfile(DEV_DIRECTORY, path)
 
 
+DEV_CIS = PROJECT_DIR / "deploy" / "cis.example.toml"
+
+
+def ensure_cis_file(path: Path) -> None:
+    """A dev CI catalogue (the example's) the first time; kept after that, like the directory."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEV_CIS, path)
+
+
 def ensure_tokens_file(path: Path) -> list[dict[str, Any]]:
     """The principals of the tokens file, generating a dev file first if there is none."""
     if not path.exists():
@@ -244,7 +254,8 @@ def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
     print(f"Mail in:     smtp://{settings.smtp_host}:{settings.smtp_port} (SMTP listener)")
     print(f"Policy file: {settings.policy_file}")
     print(f"Tokens file: {settings.resolved_tokens_file}")
-    print(f"Directory:   {settings.resolved_directory_file} (people and groups)\n")
+    print(f"Directory:   {settings.resolved_directory_file} (people and groups)")
+    print(f"CIs:         {settings.resolved_cis_file} (configuration items)\n")
     for principal in principals:
         print(f"{principal['name']} ({', '.join(principal['roles'])}): {principal['token']}")
         print(f'  curl -H "Authorization: Bearer {principal["token"]}" {api}/incidents')
@@ -277,6 +288,8 @@ def main() -> int:
     principals = ensure_tokens_file(settings.resolved_tokens_file)
     if settings.directory_file is None:
         ensure_directory_file(settings.data_dir / "directory.toml")
+    if settings.cis_file is None:
+        ensure_cis_file(settings.data_dir / "cis.toml")
     children = Children()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, children.on_signal)

@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from domain import lifecycle, names
+from domain import correlation, lifecycle, names
 from domain.kedb import KnownErrorQuery, Problem, ProblemProposal, ProblemReason
 from domain.models import (
+    Action,
     IncidentState,
     KnownErrorMatch,
     ResolutionCode,
@@ -21,7 +22,8 @@ from domain.models import (
     VendorTicket,
 )
 from domain.notifications import Delivery, deliveries_for
-from domain.relations import ChildLinked, ParentReopened, ParentResolved
+from domain.relations import ChildLinked, DuplicateLinked, ParentReopened, ParentResolved
+from domain.similar import SimilarIncident, SimilarQuery
 from domain.vendors import VendorTicketRequest, VendorTicketResult
 
 RECATEGORISING = frozenset(
@@ -49,6 +51,7 @@ class RunActivity:
     arg: BaseModel
     summary: str
     give_up_after: timedelta
+    max_attempts: int = 0  # 0: retried until give_up_after
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,15 @@ class SendSignal:
     arg: BaseModel
 
 
-Effect = RunActivity | SendSignal
+@dataclass(frozen=True)
+class StartIncident:
+    """Open another incident (a parent opened by correlation): its workflow, started once."""
+
+    state: IncidentState
+    summary: str
+
+
+Effect = RunActivity | SendSignal | StartIncident
 
 
 def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Effect]:
@@ -69,6 +80,8 @@ def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
         entry.kind == "update" and RECATEGORISING & set(entry.details.get("changes", {}))
     ):
         found.append(_lookup_known_errors(state))
+    if entry.kind == "created":
+        found.append(lookup_similar(state))
     if entry.kind == "resolve":
         found += _on_resolve(state, entry, seq)
     if entry.kind == "reopen":
@@ -97,7 +110,28 @@ def effects_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
         )
     if entry.kind == "vendor_ticket":
         found.append(_create_vendor_ticket(state, entry))
-    return found
+    return found + _correlation_effects(state, entry)
+
+
+def _correlation_effects(state: IncidentState, entry: TimelineEntry) -> list[Effect]:
+    """Ask the record store after create; open the parent it allotted; a parent so opened
+    links its children. (The workflow guards the first with a patch.)"""
+    request = correlation.request_for(state) if entry.kind == "created" else None
+    found: list[Effect] = []
+    if request is not None:
+        summary = f"correlate {state.number} on {', '.join(request.keys)}"
+        found.append(RunActivity(names.CORRELATE_INCIDENTS, request, summary, timedelta(hours=1)))
+    if entry.kind == correlation.PARENT_OPENED:
+        parent = correlation.parent_incident(state, entry)
+        found.append(StartIncident(parent, f"open the correlation parent {parent.number}"))
+    return found + [
+        SendSignal(
+            names.incident_workflow_id(child),
+            Action.LINK_PARENT.value,
+            correlation.link_request(state.number, child),
+        )
+        for child in correlation.children_to_link(entry)
+    ]
 
 
 def once_effects(state: IncidentState) -> list[Effect]:
@@ -135,6 +169,18 @@ def _lookup_known_errors(state: IncidentState) -> RunActivity:
         names.LOOKUP_KNOWN_ERRORS,
         query,
         f"look up known errors for {state.number}",
+        timedelta(minutes=5),
+    )
+
+
+def lookup_similar(state: IncidentState) -> RunActivity:
+    """Open incidents that may be the same outage, for the desk (contract 15)."""
+    text = f"{state.short_description}\n{state.description}"[:4000]
+    query = SimilarQuery(text=text, service=state.service, ci=state.ci, exclude=state.number)
+    return RunActivity(
+        names.LOOKUP_SIMILAR_INCIDENTS,
+        query,
+        f"look up incidents similar to {state.number}",
         timedelta(minutes=5),
     )
 
@@ -180,11 +226,21 @@ def _on_resolve(state: IncidentState, entry: TimelineEntry, seq: int) -> list[Ef
             resolution_code=state.resolution_code,
             resolution_notes=state.resolution_notes,
             request_id=f"{state.number}/{seq}",
+            duplicate_of=state.duplicate_of,
         )
         found += [
             SendSignal(names.incident_workflow_id(child), names.PARENT_RESOLVED_SIGNAL, cascade)
             for child in state.children
         ]
+    if state.duplicate_of is not None:
+        link = DuplicateLinked(
+            duplicate=state.number, caller=state.caller, request_id=f"{state.number}/{seq}"
+        )
+        found.append(
+            SendSignal(
+                names.incident_workflow_id(state.duplicate_of), names.DUPLICATE_LINKED_SIGNAL, link
+            )
+        )
     return found
 
 
@@ -216,6 +272,12 @@ def apply_result(state: IncidentState, effect: RunActivity, result: Any, now: da
             lifecycle.record(
                 state, now, "system", "known_errors_suggested", details={"matches": shown}
             )
+    elif effect.activity == names.LOOKUP_SIMILAR_INCIDENTS:
+        similar = [SimilarIncident.model_validate(found) for found in result]
+        if similar != state.similar:
+            state.similar = similar
+            shown = [found.model_dump(mode="json") for found in similar]
+            lifecycle.record(state, now, "system", "similar_found", details={"incidents": shown})
     elif effect.activity == names.PROPOSE_PROBLEM:
         problem = Problem.model_validate(result)
         state.problem_id = problem.id
@@ -224,6 +286,9 @@ def apply_result(state: IncidentState, effect: RunActivity, result: Any, now: da
     elif effect.activity == names.OPEN_BRIDGE:
         state.bridge_url = BridgeInfo.model_validate(result).url
         lifecycle.record(state, now, "system", "bridge_opened", details={"url": state.bridge_url})
+    elif effect.activity == names.CORRELATE_INCIDENTS:
+        outcome = correlation.CorrelationOutcome.model_validate(result)
+        correlation.apply_outcome(state, outcome, now)
     elif effect.activity == names.CREATE_VENDOR_TICKET:
         assert isinstance(effect.arg, VendorTicketRequest)
         opened = VendorTicketResult.model_validate(result)
@@ -244,6 +309,10 @@ def apply_failure(state: IncidentState, effect: Effect, error: str, now: datetim
     if isinstance(effect, SendSignal):
         details |= {"workflow_id": effect.workflow_id, "signal": effect.signal}
         lifecycle.record(state, now, "system", "signal_failed", details=details)
+        return
+    if isinstance(effect, StartIncident):
+        details["number"] = effect.state.number
+        lifecycle.record(state, now, "system", "incident_start_failed", details=details)
         return
     arg = effect.arg
     if isinstance(arg, Delivery):

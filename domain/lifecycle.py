@@ -17,22 +17,26 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
-from domain import bounds, sla
+from domain import bounds, playbooks, sla
 from domain.calendar import Calendar
+from domain.incident_models import ModelSnapshot
 from domain.messages import INVALID_REQUEST as INVALID_REQUEST
 from domain.messages import invalid_request as invalid_request
 from domain.models import (
     API_FILLED_FIELDS,
     Action,
     ActionRequest,
+    AffectedRequest,
     AssignRequest,
     CancelRequest,
     CloseCode,
     CloseRequest,
     CommentRequest,
+    CompleteStepRequest,
     DeclareMajorRequest,
     EscalateRequest,
     EscalationKind,
+    ImpactSuggestion,
     IncidentCreate,
     IncidentState,
     IncidentView,
@@ -44,7 +48,9 @@ from domain.models import (
     ResolutionCode,
     ResolveRequest,
     ResumeRequest,
+    ReturnRequest,
     ReviewRequest,
+    SkipStepRequest,
     SlaClock,
     StartRequest,
     Status,
@@ -72,14 +78,18 @@ INTERNAL_FIELDS = {
     "recorded_version",
     "recorded_timeline",
     "rules_version",
+    "playbooks_enabled",
 }
 # Incidents opened now follow the rules of this version (IncidentState.rules_version).
-RULES_VERSION = 1
+# 2: `resolve` with code duplicate needs `duplicate_of`.
+RULES_VERSION = 2
 INVALID_TRANSITION = "InvalidTransition"
 # A check raises the rejection a caller should see; a change alters the state in place and
 # returns the details of the transition's timeline entry. Both receive the row's request model.
 Check = Callable[[IncidentState, Any], None]
 Change = Callable[[IncidentState, Any, datetime], dict[str, Any]]
+# What follows a transition's own timeline entry (an escalation it triggers), in entries of its own.
+FollowUp = Callable[[IncidentState, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,7 @@ class Transition:
     target: Status | None  # None: the status does not change
     change: Change
     check: Check | None = None
+    follow_up: FollowUp | None = None
 
     def describe(self) -> str:
         """One line for the Temporal UI and CLI: what, from where to where, the body's fields
@@ -108,10 +119,37 @@ def allowed_actions(status: Status) -> list[Action]:
     return [action for action, rule in TRANSITIONS.items() if status in rule.sources]
 
 
+def precondition_unmet(
+    state: IncidentState, action: Action, message: str, missing: list[str] | None = None
+) -> ApplicationError:
+    """The state does not allow `action` yet (a 409, like a wrong state, not bad input): the
+    rejection names the state, the actions it allows and what is `missing`."""
+    allowed = [a.value for a in allowed_actions(state.status)]
+    details = {
+        "state": state.status.value,
+        "action": action.value,
+        "allowed_actions": allowed,
+        "missing": missing or [],
+    }
+    return ApplicationError(message, details, type=INVALID_TRANSITION, non_retryable=True)
+
+
+# How a refusal names the actions whose names are not verbs ("cannot affected ..." otherwise).
+_AS_VERB = {
+    "affected": "add an affected caller to",
+    "declare_major": "declare as major",
+    "undeclare_major": "undeclare as major",
+    "link_parent": "link a parent to",
+    "vendor_ticket": "open a vendor ticket for",
+    "status_update": "post a status update on",
+}
+
+
 def invalid_transition(status: Status, action: Action | str) -> ApplicationError:
     allowed = [a.value for a in allowed_actions(status)]
+    verb = _AS_VERB.get(str(action), str(action))
     return ApplicationError(
-        f"cannot {action} an incident that is {status}; allowed: {', '.join(allowed) or 'none'}",
+        f"cannot {verb} an incident that is {status}; allowed: {', '.join(allowed) or 'none'}",
         {"state": status.value, "action": str(action), "allowed_actions": allowed},
         type=INVALID_TRANSITION,
         non_retryable=True,
@@ -130,16 +168,22 @@ def open_incident(
     now: datetime,
     *,
     by_requester: bool = False,
+    model: ModelSnapshot | None = None,
 ) -> IncidentState:
     """`by_requester`: impact and urgency are the caller's own assessment, so the priority is
     capped at `[intake].requester_max_priority` and no major incident starts until an agent
-    triages with `update`."""
+    triages with `update`. `model`: the incident model the API matched (contract 14); its
+    defaults fill what the caller left out, and its playbook is attached."""
+    if model is not None:
+        create = _with_model_defaults(create, model)
     assessed = policy.priority_for(create.impact, create.urgency)
     cap = policy.intake.requester_max_priority
     priority = max(assessed, cap) if by_requester else assessed  # "P3" > "P1": the lower one
     major = priority in policy.major.priorities and not by_requester
     target = policy.sla[priority]
     group = policy.route(create.category, create.subcategory, create.service)
+    if group is None and model is not None:
+        group = model.defaults.group
     state = IncidentState(
         number=number,
         **create.model_dump(exclude={"caller"}),
@@ -174,7 +218,28 @@ def open_incident(
         details["requester_assessed"] = assessed.value
     record(state, now, opened_by, "created", None, state.status, details)
     _escalate_urgent(state, now, f"{priority} incident opened")
+    if model is not None:
+        attached = playbooks.attach(state, model, now)
+        record(state, now, "system", PLAYBOOK_ATTACHED, details=attached)
     return state
+
+
+PLAYBOOK_ATTACHED = "playbook_attached"
+
+
+def _with_model_defaults(create: IncidentCreate, model: ModelSnapshot) -> IncidentCreate:
+    """Impact, urgency and description from the model where the request gave none."""
+    defaults, given = model.defaults, create.model_fields_set
+    update: dict[str, Any] = {}
+    if defaults.impact is not None and "impact" not in given:
+        update["impact"] = defaults.impact
+    if defaults.urgency is not None and "urgency" not in given:
+        update["urgency"] = defaults.urgency
+    if defaults.description and not create.description:
+        update["description"] = defaults.description.replace(
+            "{short_description}", create.short_description
+        )
+    return create.model_copy(update=update) if update else create
 
 
 def _escalate_urgent(state: IncidentState, now: datetime, reason: str) -> None:
@@ -326,6 +391,9 @@ def _transition(
     before, priority = state.status, state.priority
     details = _enter(state, action, request, now, change)
     entry = record(state, now, request.actor, action.value, before, state.status, details)
+    follow_up = TRANSITIONS[action].follow_up
+    if follow_up is not None:
+        follow_up(state, now)
     if state.priority < priority:  # raised: P3 -> P2 compares as "P2" < "P3"
         _escalate_urgent(state, now, f"priority raised to {state.priority}")
     if state.status == Status.CLOSED:
@@ -370,11 +438,49 @@ def _check_start(state: IncidentState, request: StartRequest) -> None:
 def _check_resolve(state: IncidentState, request: ResolveRequest) -> None:
     if request.resolution_code == ResolutionCode.KNOWN_ERROR and not request.known_error_id:
         raise invalid_request("known_error_id", "required when resolution_code is known_error")
+    duplicate = request.resolution_code == ResolutionCode.DUPLICATE
+    if duplicate and not request.duplicate_of and state.rules_version >= 2:
+        raise invalid_request("duplicate_of", "required when resolution_code is duplicate")
+    if request.duplicate_of is not None and not duplicate:
+        raise invalid_request("duplicate_of", "only with resolution_code duplicate")
+    if request.duplicate_of == state.number:
+        raise invalid_request("duplicate_of", "an incident cannot be a duplicate of itself")
+    missing = playbooks.open_required(state)
+    if missing:
+        message = f"required playbook steps are open: {', '.join(missing)}"
+        raise precondition_unmet(state, Action.RESOLVE, message, missing)
+
+
+def _check_complete_step(state: IncidentState, request: CompleteStepRequest) -> None:
+    _step_check(state, Action.COMPLETE_STEP, playbooks.check_complete, request)
+
+
+def _check_skip_step(state: IncidentState, request: SkipStepRequest) -> None:
+    _step_check(state, Action.SKIP_STEP, playbooks.check_skip, request)
+
+
+def _step_check(
+    state: IncidentState,
+    action: Action,
+    step_check: Callable[[IncidentState, Any], None],
+    request: Any,
+) -> None:
+    try:
+        step_check(state, request)
+    except playbooks.StepUnknown as unknown:
+        raise invalid_request("step", str(unknown)) from None
+    except playbooks.StepConflict as conflict:
+        raise precondition_unmet(state, action, conflict.message, conflict.missing) from None
 
 
 def _check_escalate(state: IncidentState, request: EscalateRequest) -> None:
     if request.kind == EscalationKind.FUNCTIONAL and state.support_level == SUPPORT_LEVELS[-1]:
-        raise invalid_request("kind", f"already at the top support level {state.support_level}")
+        raise precondition_unmet(
+            state,
+            Action.ESCALATE,
+            f"already at the top support level {state.support_level}: escalate hierarchically",
+            ["higher_support_level"],
+        )
 
 
 def _check_update(state: IncidentState, request: UpdateRequest) -> None:
@@ -386,7 +492,9 @@ def _check_update(state: IncidentState, request: UpdateRequest) -> None:
 
 def _check_declare_major(state: IncidentState, request: DeclareMajorRequest) -> None:
     if state.major:
-        raise invalid_request("major", "the incident is already a major incident")
+        raise precondition_unmet(
+            state, Action.DECLARE_MAJOR, "the incident is already a major incident"
+        )
 
 
 def _check_link_parent(state: IncidentState, request: LinkParentRequest) -> None:
@@ -398,7 +506,12 @@ def _check_link_parent(state: IncidentState, request: LinkParentRequest) -> None
 
 def _check_close(state: IncidentState, request: CloseRequest) -> None:
     if state.major and state.review is None:
-        raise invalid_request("review", "a major incident needs its post-incident review first")
+        raise precondition_unmet(
+            state,
+            Action.CLOSE,
+            "a major incident needs its post-incident review before it closes",
+            ["review"],
+        )
     if request.on_behalf_of_caller and not request.note:
         raise invalid_request(
             "note", "required when closing on the caller's behalf: say how they confirmed"
@@ -407,17 +520,23 @@ def _check_close(state: IncidentState, request: CloseRequest) -> None:
 
 def _check_undeclare_major(state: IncidentState, request: UndeclareMajorRequest) -> None:
     if not state.major:
-        raise invalid_request("major", "the incident is not a major incident")
+        raise precondition_unmet(
+            state, Action.UNDECLARE_MAJOR, "the incident is not a major incident", ["major"]
+        )
 
 
 def _check_status_update(state: IncidentState, request: StatusUpdateRequest) -> None:
     if not state.major:
-        raise invalid_request("major", "status updates are for major incidents")
+        raise precondition_unmet(
+            state, Action.STATUS_UPDATE, "status updates are for major incidents", ["major"]
+        )
 
 
 def _check_review(state: IncidentState, request: ReviewRequest) -> None:
     if not state.major:
-        raise invalid_request("major", "only major incidents have a post-incident review")
+        raise precondition_unmet(
+            state, Action.REVIEW, "only major incidents have a post-incident review", ["major"]
+        )
 
 
 # --- changes ------------------------------------------------------------------------------
@@ -472,6 +591,7 @@ def _resolve(state: IncidentState, request: ResolveRequest, now: datetime) -> di
     state.subcategory = request.subcategory or state.subcategory
     state.resolved_at = now
     state.resolved_by_parent = False
+    state.duplicate_of = request.duplicate_of
     _resume_resolution_clock(state, now)
     sla.stop(state.response_sla, calendar_of(state, state.response_sla), now)
     sla.pause(state.resolution_sla, calendar_of(state, state.resolution_sla), now, "resolved")
@@ -489,6 +609,8 @@ def _reopened(state: IncidentState, request: ReopenRequest, now: datetime) -> di
     state.resolved_at = None
     state.known_error_id = None
     state.workaround = False
+    if state.duplicate_of is not None:
+        previous["duplicate_of"], state.duplicate_of = state.duplicate_of, None
     sla.resume(state.resolution_sla, calendar_of(state, state.resolution_sla), now)
     return {"reason": request.reason, "previous_resolution": previous}
 
@@ -553,6 +675,20 @@ def _update(state: IncidentState, request: UpdateRequest, now: datetime) -> dict
         details["reason"] = request.reason
         change_priority(state, new_priority, now)
         details |= _major_kept(state)
+    if request.model is not None and state.playbooks_enabled:
+        details |= _recategorised(state, request.model, now)
+    return details
+
+
+def _recategorised(state: IncidentState, model: ModelSnapshot, now: datetime) -> dict[str, Any]:
+    """The new values match another model: its defaults where the incident has none, and its
+    playbook, the old one kept on record. The same model again keeps the version it had."""
+    if state.playbook is not None and state.playbook.model == model.name:
+        return {}
+    details: dict[str, Any] = {"playbook": playbooks.attach(state, model, now)}
+    defaults = playbooks.apply_defaults(state, model.defaults)
+    if defaults:
+        details["defaults"] = defaults
     return details
 
 
@@ -584,7 +720,9 @@ def change_priority(state: IncidentState, priority: Priority, now: datetime) -> 
 
 
 def _changes(state: IncidentState, request: UpdateRequest) -> dict[str, Any]:
-    wanted = request.model_dump(exclude={"actor", "request_id", "reason"}, exclude_none=True)
+    wanted = request.model_dump(
+        exclude={"actor", "request_id", "reason", "model"}, exclude_none=True
+    )
     return {
         field: [getattr(state, field), value]
         for field, value in wanted.items()
@@ -661,9 +799,125 @@ def _review(state: IncidentState, request: ReviewRequest, now: datetime) -> dict
     return {"root_cause": request.root_cause, "actions": len(request.actions)}
 
 
+def _complete_step(
+    state: IncidentState, request: CompleteStepRequest, now: datetime
+) -> dict[str, Any]:
+    return playbooks.complete(state, request, now)
+
+
+def _skip_step(state: IncidentState, request: SkipStepRequest, now: datetime) -> dict[str, Any]:
+    return playbooks.skip(state, request, now)
+
+
 def _link_parent(state: IncidentState, request: LinkParentRequest, now: datetime) -> dict[str, Any]:
     state.parent = request.parent
     return _request_details(request)
+
+
+# --- the service desk's checks: misroutes and repeat callers -------------------------------
+
+# Affected callers an incident keeps by name, whatever its life (the workflow state stays
+# bounded); more are refused: link further reports to the incident as children instead.
+AFFECTED_KEPT = 200
+
+
+def service_desk(state: IncidentState) -> str:
+    """The group a misrouted incident goes back to: support level L1 of `[routing].levels`."""
+    return state.policy.routing.levels.get(SUPPORT_LEVELS[0], "service-desk")
+
+
+def _check_return(state: IncidentState, request: ReturnRequest) -> None:
+    desk = service_desk(state)
+    if state.assignment_group == desk:
+        raise precondition_unmet(
+            state,
+            Action.RETURN,
+            f"the incident is already with the service desk group {desk}: assign it onwards",
+            ["another_group"],
+        )
+
+
+def _return(state: IncidentState, request: ReturnRequest, now: datetime) -> dict[str, Any]:
+    desk = service_desk(state)
+    details = {"reason": request.reason, "from_group": state.assignment_group, "group": desk}
+    state.returns += 1
+    if state.assignment_group is not None:
+        state.reassignment_count += 1
+    state.assignment_group, state.assignee, state.support_level = desk, None, SUPPORT_LEVELS[0]
+    return details | {"returns": state.returns}
+
+
+def _escalate_misroute(state: IncidentState, now: datetime) -> None:
+    """From `[escalation].max_returns` hand-backs on, each one goes to the incident manager,
+    who decides the group."""
+    if state.returns < state.policy.escalation.max_returns:
+        return
+    reason = f"returned {state.returns} times: the incident manager decides the group"
+    escalate_to_manager(state, now, reason, {"returns": state.returns})
+
+
+def escalate_to_manager(
+    state: IncidentState, now: datetime, reason: str, extra: dict[str, Any]
+) -> None:
+    """An automatic hierarchical escalation, in an `escalated` entry of its own."""
+    state.escalation_count += 1
+    details = {"kind": EscalationKind.HIERARCHICAL.value, "reason": reason} | extra
+    details |= notice([state.policy.contacts.incident_manager])
+    record(state, now, "system", "escalated", details=details)
+
+
+def _check_affected(state: IncidentState, request: AffectedRequest) -> None:
+    if request.caller == state.caller:
+        raise invalid_request("caller", f"{request.caller} is the incident's own caller")
+    if request.caller in state.affected_callers:
+        raise invalid_request("caller", f"{request.caller} is already counted as affected")
+    if len(state.affected_callers) >= AFFECTED_KEPT:
+        raise precondition_unmet(
+            state,
+            Action.AFFECTED,
+            f"the incident counts {AFFECTED_KEPT} affected callers, the most it keeps: "
+            "link further reports to it as children",
+        )
+
+
+def add_affected(state: IncidentState, caller: str) -> bool:
+    """Count `caller` as affected; False when they are the caller, already counted, or the
+    incident keeps no more names."""
+    known = caller == state.caller or caller in state.affected_callers
+    if known or len(state.affected_callers) >= AFFECTED_KEPT:
+        return False
+    state.affected_callers.append(caller)
+    state.affected_count = len(state.affected_callers)
+    return True
+
+
+def _affected(state: IncidentState, request: AffectedRequest, now: datetime) -> dict[str, Any]:
+    add_affected(state, request.caller)
+    return {"caller": request.caller, "affected_count": state.affected_count}
+
+
+def repeat_calls_follow_up(state: IncidentState, now: datetime) -> None:
+    """At `[escalation].repeat_calls` affected callers, once, the incident manager hears of
+    it; `[escalation].affected_impact` may suggest a higher impact to the desk."""
+    count, policy = state.affected_count, state.policy.escalation
+    if count == policy.repeat_calls:
+        reason = f"{count} more callers report the same incident"
+        escalate_to_manager(state, now, reason, {"affected_count": count})
+    impact = policy.suggested_impact(count)
+    if impact is None or impact >= state.impact:
+        return  # nothing above the impact the incident already has
+    if state.impact_suggestion is not None and state.impact_suggestion.impact <= impact:
+        return  # suggested already
+    priority = state.policy.priority_for(impact, state.urgency)
+    state.impact_suggestion = ImpactSuggestion(
+        impact=impact, priority=priority, affected=count, at=now
+    )
+    details = {
+        "impact": [state.impact, impact],
+        "priority": [state.priority.value, priority.value],
+        "affected_count": count,
+    }
+    record(state, now, "system", "impact_suggested", details=details)
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -737,5 +991,23 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.STATUS_UPDATE: Transition(
         "A public status update of a major incident, for stakeholders and callers",
         StatusUpdateRequest, OPEN, None, _status_update, _check_status_update,
+    ),
+    Action.RETURN: Transition(
+        "Hand a misrouted incident back to the service desk group; after [escalation]."
+        "max_returns hand-backs the incident manager decides", ReturnRequest,
+        frozenset({Status.ASSIGNED, Status.IN_PROGRESS}), Status.ASSIGNED, _return,
+        _check_return, _escalate_misroute,
+    ),
+    Action.AFFECTED: Transition(
+        "Another caller reports the same incident (me too): counted and told of its progress",
+        AffectedRequest, OPEN, None, _affected, _check_affected, repeat_calls_follow_up,
+    ),
+    Action.COMPLETE_STEP: Transition(
+        "Complete a playbook step, or retry a failed automated one", CompleteStepRequest, OPEN,
+        None, _complete_step, _check_complete_step,
+    ),
+    Action.SKIP_STEP: Transition(
+        "Skip a playbook step that is not required, with the reason", SkipStepRequest, OPEN,
+        None, _skip_step, _check_skip_step,
     ),
 }  # fmt: skip

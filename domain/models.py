@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.alert_origin import AlertOrigin
+from domain.incident_models import ModelSnapshot, Playbook, StepId
 from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Policy, Priority
+from domain.similar import SimilarIncident
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32_000)]
@@ -47,6 +49,10 @@ class Action(StrEnum):
     VENDOR_TICKET = "vendor_ticket"
     UNDECLARE_MAJOR = "undeclare_major"
     STATUS_UPDATE = "status_update"
+    RETURN = "return"
+    AFFECTED = "affected"
+    COMPLETE_STEP = "complete_step"
+    SKIP_STEP = "skip_step"
 
 
 class Channel(StrEnum):
@@ -109,6 +115,7 @@ class IncidentCreate(Strict):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
+    ci: Name | None = Field(default=None, description="a configuration item of the catalogue")
     channel: Channel = Channel.API
 
 
@@ -120,7 +127,7 @@ class ActionRequest(Strict):
 
 
 # Request fields the API fills in from who is asking; a client never sends them.
-API_FILLED_FIELDS = frozenset({"on_behalf_of_caller", "template"})
+API_FILLED_FIELDS = frozenset({"on_behalf_of_caller", "template", "model"})
 
 
 class AssignRequest(ActionRequest):
@@ -148,6 +155,9 @@ class ResolveRequest(ActionRequest):
     subcategory: Name | None = None
     known_error_id: Name | None = None
     workaround: bool = False
+    duplicate_of: IncidentNumber | None = Field(
+        default=None, description="required for resolution_code duplicate: the original incident"
+    )
 
 
 class ReopenRequest(ActionRequest):
@@ -183,7 +193,11 @@ class UpdateRequest(ActionRequest):
     category: Name | None = None
     subcategory: Name | None = None
     service: Name | None = None
+    ci: Name | None = None
     reason: Text | None = Field(default=None, description="required when the priority changes")
+    # Set by the API, never sent by a client: the incident model the new values match, when
+    # it differs from the incident's own (contract 14, re-categorisation).
+    model: ModelSnapshot | None = None
 
 
 class CommentRequest(ActionRequest):
@@ -208,8 +222,36 @@ class StatusUpdateRequest(ActionRequest):
     text: Text
 
 
+class CompleteStepRequest(ActionRequest):
+    """Complete a playbook step (a manual one, or a failed automated one done by hand), or with
+    `retry` run a failed automated step again."""
+
+    step: StepId
+    note: Text | None = None
+    retry: bool = Field(default=False, description="run a failed automated step again")
+
+
+class SkipStepRequest(ActionRequest):
+    """Skip a playbook step that is not required, with the reason."""
+
+    step: StepId
+    reason: Text
+
+
 class LinkParentRequest(ActionRequest):
     parent: IncidentNumber
+
+
+class ReturnRequest(ActionRequest):
+    """The group hands a misrouted incident back to the service desk."""
+
+    reason: Text
+
+
+class AffectedRequest(ActionRequest):
+    """Another caller reports the same incident ("me too"): counted, and told of its progress."""
+
+    caller: Name
 
 
 class VendorTicketCreate(ActionRequest):
@@ -301,6 +343,16 @@ class PostIncidentReview(BaseModel):
     at: datetime
 
 
+class ImpactSuggestion(BaseModel):
+    """What `[escalation].affected_impact` suggests once enough callers are affected: advice
+    for the desk (an `update` applies it), never a change by itself."""
+
+    impact: int
+    priority: Priority
+    affected: int
+    at: datetime
+
+
 class AlertInfo(BaseModel):
     """The monitoring alert an incident was opened for."""
 
@@ -325,6 +377,7 @@ class IncidentFields(BaseModel):
     category: str | None = None
     subcategory: str | None = None
     service: str | None = None
+    ci: str | None = None  # a configuration item (contract 15)
     channel: Channel = Channel.API
     status: Status
     assignment_group: str | None = None
@@ -364,6 +417,7 @@ class IncidentFields(BaseModel):
     alert: AlertInfo | None = None
     survey_invited: bool = False
     suggestions: list[KnownErrorMatch] = []
+    similar: list[SimilarIncident] = []  # open incidents found at create (agents only)
     vendor_tickets: list[VendorTicket] = []
     problem_id: str | None = None
     survey_score: int | None = None
@@ -372,6 +426,18 @@ class IncidentFields(BaseModel):
     # (the start of that wait). Defaults keep older histories replaying.
     caller_reminders: int = 0
     caller_chase_since: datetime | None = None
+    # The service desk's checks (issue 16): hand-backs of a misrouted incident, other callers
+    # reporting the same incident ("me too", bounded: lifecycle.AFFECTED_KEPT), duplicates.
+    returns: int = 0
+    affected_callers: list[str] = []
+    affected_count: int = 0
+    impact_suggestion: ImpactSuggestion | None = None
+    duplicate_of: str | None = None
+    duplicates: list[str] = []
+    # The playbook of the incident's model (contract 14), and those it had before a
+    # re-categorisation brought another one (newest last, at most KEPT_PLAYBOOKS).
+    playbook: Playbook | None = None
+    previous_playbooks: list[Playbook] = []
     version: int = 0
 
 
@@ -399,6 +465,9 @@ class IncidentState(IncidentFields):
     # Set by the workflow for incidents started before a caller's public comment told the
     # assignee (workflow.patched), so their histories replay with the notifications they had.
     caller_comments_silent: bool = False
+    # Set by the workflow (workflow.patched): incidents started before playbooks existed take
+    # no new playbook on re-categorisation.
+    playbooks_enabled: bool = False
 
 
 class TimelineWindow(BaseModel):

@@ -40,10 +40,14 @@ PARENT_REOPENED_SIGNAL = "parent_reopened"
 VENDOR_UPDATE_SIGNAL = "vendor_update"
 ALERT_SIGNAL = "alert"
 ATTACHMENT_ADDED_SIGNAL = "attachment_added"
+DUPLICATE_LINKED_SIGNAL = "duplicate_linked"
 
 # --- incident workflow: patches (workflow.patched ids; never reuse one) -------------------
 
 CALLER_COMMENTS_NOTIFY_PATCH = "caller-comments-notify-assignee"
+SIMILAR_INCIDENTS_PATCH = "similar-incidents-at-create"
+CORRELATION_PATCH = "correlate-on-create"
+PLAYBOOKS_PATCH = "incident-model-playbooks"
 
 # --- alert router workflow ----------------------------------------------------------------
 
@@ -57,9 +61,12 @@ UPSERT_INCIDENT_RECORD = "upsert_incident_record"
 ALLOCATE_INCIDENT_NUMBER = "allocate_incident_number"
 SEND_NOTIFICATION = "send_notification"
 LOOKUP_KNOWN_ERRORS = "lookup_known_errors"
+LOOKUP_SIMILAR_INCIDENTS = "lookup_similar_incidents"
 PROPOSE_PROBLEM = "propose_problem"
 OPEN_BRIDGE = "open_bridge"
 CREATE_VENDOR_TICKET = "create_vendor_ticket"
+CORRELATE_INCIDENTS = "correlate_incidents"
+RUN_PLAYBOOK_HTTP = "run_playbook_http"
 
 # --- inbound mail -------------------------------------------------------------------------
 

@@ -28,10 +28,18 @@ SILENT_KINDS = frozenset({"rejected", "notification_failed", "signal_failed"})
 ESCALATION_KINDS = frozenset({"escalate", "escalated"})
 ASSIGNEE_KINDS = frozenset(
     {"assign", "sla_warning", "sla_breach", "known_errors_suggested", "vendor_update",
-     "vendor_ticket_failed"}
+     "vendor_ticket_failed", "return", "impact_suggested"}
 )  # fmt: skip
 CALLER_KINDS = frozenset({"survey_invited", "status_update", "caller_reminder"})
+# The caller's own business: affected callers (who reported the same incident) hear the rest
+# of the caller's news, never these.
+CALLER_ONLY_KINDS = frozenset({"survey_invited", "caller_reminder"})
 MAJOR_KINDS = frozenset({"declare_major", "major_update", "status_update", "undeclare_major"})
+# Entries for the service desk group their details name (`notify`): correlation (contract 15).
+DESK_KINDS = frozenset({"correlation_suggested", "correlation_parent_opened"})
+# Playbook entries that name their recipients as [role, name] pairs in `recipients`
+# (`domain.playbook_runs`): a step's owner group, its lead, a notice's list.
+ADDRESSED_KINDS = frozenset({"step_failed", "step_due", "step_overdue", "playbook_notice"})
 # Entries that already told the incident manager; the automatic hierarchical escalation the
 # domain records right after them at the same instant would only repeat the message.
 MANAGER_TOLD_BY = frozenset({"created", "sla_breach"})
@@ -74,10 +82,28 @@ def deliveries_for(state: IncidentState, entry: TimelineEntry, seq: int) -> list
                     recipient=name,
                     channel=channel,
                     address=address,
-                    context=context | {"role": role, "recipient": name},
+                    context=context
+                    | {"role": role, "recipient": name}
+                    | _as_their_caller(state, entry, role, name),
                 ),
             )
     return list(deliveries.values())
+
+
+def _as_their_caller(
+    state: IncidentState, entry: TimelineEntry, role: str, name: str
+) -> dict[str, Any]:
+    """A caller's copy speaks to them as the caller and never names another caller: a reopen
+    by the incident's caller reads "by the caller", a mailed comment of an affected caller
+    "from another caller"."""
+    if role != CALLER:
+        return {}
+    context: dict[str, Any] = {"caller": name}
+    if entry.actor != name and entry.actor == state.caller:
+        context["actor"] = "the caller"
+    elif entry.actor != name and entry.actor in state.affected_callers:
+        context["actor"] = "another caller"
+    return context
 
 
 def address_of(notifications: NotificationPolicy, name: str) -> str:
@@ -99,6 +125,7 @@ def _recipients(
     wanted: list[tuple[str, str | None]] = []
     if _tells_caller(state, entry):
         wanted.append((CALLER, state.caller))
+    wanted += [(CALLER, name) for name in _affected_told(state, entry)]
     if _tells_assignees(entry):
         wanted += [(ASSIGNEE, state.assignee), (GROUP, state.assignment_group)]
     elif _caller_spoke(state, entry):  # the person working it, or the group until assigned
@@ -111,11 +138,26 @@ def _recipients(
         wanted += [(STAKEHOLDERS, name) for name in contacts.stakeholders]
     if entry.kind == "problem_proposed":
         wanted.append((PROBLEM_MANAGER, contacts.problem_manager))
+    if entry.kind in DESK_KINDS:
+        wanted.append((GROUP, entry.details.get("notify")))
+    if entry.kind in ADDRESSED_KINDS:
+        wanted += _addressed(entry)
     found: dict[str, str] = {}
     for role, name in wanted:
         if name and name not in found:
             found[name] = role
     return [(role, name) for name, role in found.items()]
+
+
+def _addressed(entry: TimelineEntry) -> list[tuple[str, str | None]]:
+    pairs = entry.details.get("recipients")
+    if not isinstance(pairs, list):
+        return []
+    return [
+        (str(pair[0]), str(pair[1]))
+        for pair in pairs
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] in ROLES
+    ]
 
 
 def _status_changed(entry: TimelineEntry) -> bool:
@@ -129,6 +171,17 @@ def _tells_caller(state: IncidentState, entry: TimelineEntry) -> bool:
     if _status_changed(entry) or entry.kind in CALLER_KINDS:
         return True
     return entry.kind == "comment" and entry.actor != state.caller
+
+
+def _affected_told(state: IncidentState, entry: TimelineEntry) -> list[str]:
+    """Callers who reported the same incident hear its public news as its caller does (never a
+    work note); one just counted hears that they were."""
+    if entry.kind == "affected":
+        added = entry.details.get("caller")
+        return [added] if isinstance(added, str) else []
+    if entry.kind in CALLER_ONLY_KINDS or not _tells_caller(state, entry):
+        return []
+    return [name for name in state.affected_callers if name != entry.actor]
 
 
 def _caller_spoke(state: IncidentState, entry: TimelineEntry) -> bool:

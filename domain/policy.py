@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from domain.calendar import TWENTY_FOUR_SEVEN, Calendar, parse_duration
+from domain.correlation_policy import CorrelationPolicy
 from domain.integrations_policy import IntegrationsPolicy, window_seconds
 from domain.messages import parse_toml
 
@@ -216,6 +217,21 @@ class EmailPolicy(PolicyModel):
 
 class EscalationPolicy(PolicyModel):
     notify_manager_at_creation: tuple[Priority, ...] = (Priority.P1, Priority.P2)
+    # The service desk's checks: after this many hand-backs (`return`) of one incident, a
+    # hierarchical escalation (the incident manager decides the group) ...
+    max_returns: Annotated[int, Field(ge=1, le=100)] = 2
+    # ... and at this many other callers reporting it (`affected`), one.
+    repeat_calls: Annotated[int, Field(ge=1, le=1000)] = 3
+    # Affected callers -> the impact suggested to the desk from that many on (1 high, 3 low).
+    affected_impact: dict[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1, le=3)]] = {
+        3: 2,
+        10: 1,
+    }
+
+    def suggested_impact(self, affected: int) -> int | None:
+        """The impact of the highest threshold `affected` has reached; None below them all."""
+        reached = [threshold for threshold in self.affected_impact if affected >= threshold]
+        return self.affected_impact[max(reached)] if reached else None
 
 
 def _default_sla() -> dict[Priority, SlaTarget]:
@@ -245,10 +261,14 @@ class Policy(PolicyModel):
     tickets: TicketsPolicy = TicketsPolicy()
     integrations: IntegrationsPolicy = IntegrationsPolicy()
     pending: PendingPolicy = PendingPolicy()
+    correlation: CorrelationPolicy = CorrelationPolicy()
     email: EmailPolicy = Field(default=EmailPolicy(), exclude=True)
     # Vendor endpoints and credentials stay with the worker and the API: excluded from the
     # policy copy each incident carries in its workflow history.
     vendors: dict[str, VendorPolicy] = Field(default={}, exclude=True)
+    # Incident models (contract 14), checked by `domain.incident_models.load_catalogue` with
+    # the models folder's; an incident carries the snapshot of its own model, not these.
+    models: dict[str, Any] = Field(default={}, exclude=True)
     _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
 
     @field_validator("sla", mode="before")

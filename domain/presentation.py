@@ -9,6 +9,7 @@ from typing import Any
 from temporalio.common import SearchAttributeKey
 
 from domain import lifecycle, search_attributes, sla
+from domain.incident_models import FINISHED, Playbook, StepState
 from domain.models import IncidentFields, IncidentState, TimelineEntry
 
 # Business counters, counted in workflow code through the replay-safe `workflow.metric_meter()`
@@ -89,4 +90,18 @@ def current_details(state: IncidentState, now: datetime) -> str:
         shown = sla.status(clock, lifecycle.calendar_of(state, clock), now)
         due = f", due {shown.due_at:%Y-%m-%d %H:%M:%S}Z" if shown.due_at else ""
         lines.append(f"- {clock.name} SLA: {shown.state}{due} ({clock.calendar})")
+    if state.playbook is not None:
+        lines.append(_playbook_line(state.playbook))
     return "\n".join(lines)
+
+
+def _playbook_line(playbook: Playbook) -> str:
+    """`- playbook phishing (3f2a...): 2/6 done; ready: reset-credentials; failed: ...`"""
+    done = sum(step.state in FINISHED for step in playbook.steps)
+    line = f"- playbook {plain(playbook.model)} ({playbook.version}):"
+    line += f" {done}/{len(playbook.steps)} done"
+    for state in (StepState.READY, StepState.RUNNING, StepState.FAILED):
+        ids = [step.id for step in playbook.steps if step.state == state]
+        if ids:
+            line += f"; {state}: {', '.join(ids)}"
+    return line

@@ -31,6 +31,7 @@ from domain.vendors import VendorUpdate
 
 # Timeline kinds of the events (the signals that bring them are named in `domain.names`).
 CHILD_LINKED = "child_linked"
+DUPLICATE_LINKED = "duplicate_linked"
 ALERT_REPEATED = "alert_repeated"
 ALERT_ACKNOWLEDGED = "alert_acknowledged"
 ALERT_RESOLVED = "alert_resolved"
@@ -46,6 +47,15 @@ class ParentResolved(BaseModel):
     group: str | None  # the parent's group: an unassigned child is handed to it first
     resolution_code: ResolutionCode
     resolution_notes: str
+    request_id: str
+    duplicate_of: str | None = None  # a parent resolved as a duplicate: its children are too
+
+
+class DuplicateLinked(BaseModel):
+    """An incident was resolved as a duplicate of this one: its caller is affected here too."""
+
+    duplicate: str
+    caller: str
     request_id: str
 
 
@@ -86,10 +96,24 @@ def resolve_from_parent(state: IncidentState, event: ParentResolved, now: dateti
         request_id=event.request_id,
         resolution_code=event.resolution_code,
         resolution_notes=event.resolution_notes,
+        duplicate_of=event.duplicate_of if event.duplicate_of != state.number else None,
     )
     entry = lifecycle.apply(state, Action.RESOLVE, request, now)
     entry.details["by_parent"] = event.parent
     state.resolved_by_parent = True
+
+
+def link_duplicate(state: IncidentState, event: DuplicateLinked, now: datetime) -> None:
+    """The other side of `resolve` with `duplicate_of`: the link, and the duplicate's caller
+    counted as affected, as the `affected` action does (its escalation and suggestion too)."""
+    if event.duplicate not in state.duplicates and len(state.duplicates) < lifecycle.AFFECTED_KEPT:
+        state.duplicates.append(event.duplicate)
+    details: dict[str, Any] = {"duplicate": event.duplicate, "caller": event.caller}
+    lifecycle.record(state, now, event.duplicate, DUPLICATE_LINKED, details=details)
+    if lifecycle.add_affected(state, event.caller):
+        counted = details | {"affected_count": state.affected_count}
+        lifecycle.record(state, now, event.duplicate, Action.AFFECTED.value, details=counted)
+        lifecycle.repeat_calls_follow_up(state, now)
 
 
 def _hand_over_if_new(state: IncidentState, actor: str, group: str | None, now: datetime) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain import chase, lifecycle
+from domain import chase, lifecycle, playbook_runs
 from domain.calendar import add_working_seconds
 from domain.models import EscalationKind, IncidentState, SlaClock, Status
 from domain.sla import moment
@@ -23,6 +23,8 @@ MAJOR_UPDATE = "major_update"
 REVIEW_DUE = "review_due"
 CALLER_REMINDER = chase.REMINDER
 NO_RESPONSE = chase.NO_RESPONSE
+STEP_DUE = playbook_runs.STEP_DUE
+STEP_OVERDUE = playbook_runs.STEP_OVERDUE
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,13 @@ class DueEvent:
     kind: str
     clock: str | None = None
     fraction: float | None = None
+    step: str | None = None  # a playbook step's reminder
 
     @property
     def summary(self) -> str:
+        if self.step is not None:
+            what = "due" if self.kind == STEP_DUE else "overdue"
+            return f"playbook step {self.step} {what} at {self.at:%Y-%m-%d %H:%M:%S}Z"
         if self.clock is None:
             return f"{self.kind.replace('_', ' ')} at {self.at:%Y-%m-%d %H:%M:%S}Z"
         what = self.kind.replace("sla_", "")
@@ -45,7 +51,8 @@ def next_due(state: IncidentState) -> DueEvent | None:
     candidates = [
         event for clock in lifecycle.clocks(state) for event in _clock_events(state, clock)
     ]
-    for due in (_auto_close(state), _major_update(state), _review_due(state), _chase(state)):
+    dues = (_auto_close(state), _major_update(state), _review_due(state), _chase(state))
+    for due in (*dues, _step_due(state)):
         if due is not None:
             candidates.append(due)
     return min(candidates, key=lambda event: event.at, default=None)
@@ -109,6 +116,16 @@ def _chase(state: IncidentState) -> DueEvent | None:
     """A reminder to a caller who has not answered, or the `no_response` resolution."""
     found = chase.next_chase(state)
     return None if found is None else DueEvent(at=found[0], kind=found[1])
+
+
+def _step_due(state: IncidentState) -> DueEvent | None:
+    found = playbook_runs.next_due(state)
+    return None if found is None else DueEvent(at=found[0], kind=found[1], step=found[2])
+
+
+def _remind_step(state: IncidentState, event: DueEvent) -> None:
+    assert event.step is not None
+    playbook_runs.remind(state, event.kind, event.step, event.at)
 
 
 def fire_due(state: IncidentState, now: datetime) -> list[DueEvent]:
@@ -206,4 +223,6 @@ FIRE = {
     REVIEW_DUE: _remind_review,
     CALLER_REMINDER: _remind_caller,
     NO_RESPONSE: _resolve_unanswered,
+    STEP_DUE: _remind_step,
+    STEP_OVERDUE: _remind_step,
 }

@@ -29,13 +29,18 @@ def encode_cursor(record_id: str) -> str:
     return base64.urlsafe_b64encode(record_id.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, prefix: str) -> str:
-    """The record id behind a cursor made by encode_cursor for an id like `KE0000042`."""
+def decode_any_cursor(cursor: str) -> str:
+    """The id behind a cursor made by encode_cursor (lists not kept in the store: CIs)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        record_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
     except (ValueError, binascii.Error, UnicodeError):
         raise InvalidCursor from None
+
+
+def decode_cursor(cursor: str, prefix: str) -> str:
+    """The record id behind a cursor made by encode_cursor for an id like `KE0000042`."""
+    record_id = decode_any_cursor(cursor)
     if not re.fullmatch(re.escape(prefix) + r"\d{7}", record_id):
         raise InvalidCursor
     return record_id

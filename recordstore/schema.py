@@ -80,7 +80,27 @@ incidents = sa.Table(
     sa.Column("resolution_breached_at", UtcDateTime, index=True),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("view", sa.JSON, nullable=False),
+    # Revision 0005: list filters, the searched text (public comments only, never work notes)
+    # and the queues' order: the due time of the running SLA clock nearest to breaching.
+    sa.Column("service", sa.Text, index=True),
+    sa.Column("ci", sa.Text, index=True),  # the configuration item (GET /cis/{id})
+    sa.Column("short_description", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("public_comments", sa.Text),
+    sa.Column("next_breach_at", UtcDateTime, index=True),
+    sa.Column("next_breach_clock", sa.String(16)),
 )
+
+# Incident full text, the KEDB's two engines again (recordstore/incident_search.py):
+# PostgreSQL a GIN index over this weighted document (the search repeats the exact expression);
+# SQLite an FTS5 table with rowid = the number's digits, written with the row.
+INCIDENT_TSVECTOR = (
+    "setweight(to_tsvector('english'::regconfig, coalesce(short_description, '')), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'B')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(public_comments, '')), 'C')"
+)
+INCIDENTS_FTS = "incidents_fts"
+INCIDENTS_SEARCH_INDEX = "ix_incidents_search"
 
 timeline_entries = sa.Table(
     "timeline_entries",
@@ -201,6 +221,16 @@ incident_links = sa.Table(
     sa.Column("linked_at", UtcDateTime, nullable=False),
 )
 
+# Callers affected by an incident besides its caller (revision 0007): written from the
+# `affected` timeline entries, read by the caller filter of lists (a requester's own incidents).
+affected_callers = sa.Table(
+    "affected_callers",
+    metadata,
+    sa.Column("number", sa.String(16), primary_key=True),
+    sa.Column("caller", sa.Text, primary_key=True, index=True),
+    sa.Column("added_at", UtcDateTime, nullable=False),
+)
+
 # --- e-mail and attachments (contract 13) ------------------------------------------------------
 
 # Every message the mail listener or the IMAP poller received, stored before the SMTP 250 (or
@@ -244,4 +274,28 @@ attachments = sa.Table(
     sa.Column("uploaded_by", sa.Text, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("added_at", UtcDateTime, nullable=False),
+)
+
+# --- correlation (contract 15) ----------------------------------------------------------------
+
+# Every incident opened with a correlation key ("ci:<id>", "service:<name>"), and when.
+correlation_members = sa.Table(
+    "correlation_members",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("number", sa.String(16), primary_key=True),
+    sa.Column("opened_at", UtcDateTime, nullable=False, index=True),
+)
+
+# One row per key and window: the suggestion (or parent) made once for that burst.
+correlations = sa.Table(
+    "correlations",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("window_start", UtcDateTime, primary_key=True),
+    sa.Column("window_end", UtcDateTime, nullable=False),
+    sa.Column("trigger", sa.String(16), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("members", sa.JSON, nullable=False),
+    sa.Column("parent", sa.String(16)),
 )

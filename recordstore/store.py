@@ -14,11 +14,16 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain import queues
 from domain.models import IncidentRecord, IncidentsPage, IncidentView, Status, TimelineEntry
+from domain.similar import Candidate, SimilarIncident, SimilarQuery, rank
+from recordstore import incident_search
 from recordstore.database import Database
+from recordstore.known_errors import search_terms
 from recordstore.paging import Pager
 from recordstore.schema import (
     INCIDENT_COUNTER,
+    affected_callers,
     counters,
     idempotency_keys,
     incidents,
@@ -26,10 +31,18 @@ from recordstore.schema import (
 )
 
 PAGER = Pager("INC", incidents.c.number)
+FINAL_OR_RESOLVED = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELED})
+# How many candidates of each kind a similar-incidents lookup ranks.
+SIMILAR_CANDIDATES = 50
+OPEN_STATUSES = tuple(status.value for status in Status if status not in FINAL_OR_RESOLVED)
+AFFECTED_KIND = "affected"  # the timeline kind of Action.AFFECTED
 
 
 class IncidentFilter(BaseModel):
-    """List filters: exact match; None means no filter on that field."""
+    """List filters: exact match (`caller`: the incident's caller or one counted as affected on
+    it); None means no filter on that field. `q`: every word of it in the short description,
+    description or public comments; `open`: not resolved, closed or canceled (false: one of
+    those)."""
 
     status: Status | None = None
     priority: str | None = None
@@ -38,6 +51,11 @@ class IncidentFilter(BaseModel):
     caller: str | None = None
     major: bool | None = None
     breached: bool | None = None
+    category: str | None = None
+    service: str | None = None
+    ci: str | None = None
+    open: bool | None = None
+    q: str | None = None
 
 
 class IdempotencyConflict(Exception):
@@ -123,6 +141,9 @@ class RecordStore:
                         index_elements=[timeline_entries.c.number, timeline_entries.c.seq]
                     )
                 )
+                await _add_affected(conn, view.number, record.new_entries)
+            comments = any(incident_search.public_comment(e) for e in record.new_entries)
+            await incident_search.reindex(conn, view.number, comments_changed=comments)
 
     async def get_incident(self, number: str) -> IncidentView | None:
         query = sa.select(incidents.c.view).where(incidents.c.number == number)
@@ -153,13 +174,75 @@ class RecordStore:
     async def list_incidents(
         self, filters: IncidentFilter, limit: int = 50, cursor: str | None = None
     ) -> IncidentsPage:
-        """Newest first, `limit` at a time; `next_cursor` fetches the next page."""
+        """Newest first, `limit` at a time; `next_cursor` fetches the next page. Raises
+        NoSearchWords for a `q` with no word to search for."""
+        terms = incident_search.words(filters.q) if filters.q is not None else None
         query = sa.select(incidents.c.view).where(*_filter_clauses(filters))
         async with self._engine.connect() as conn:
+            if terms is not None:
+                query = query.where(incident_search.matching(conn.dialect.name, terms, "all"))
             stored = (await conn.execute(PAGER.select(query, limit, cursor))).scalars().all()
         views, next_cursor = PAGER.page(stored, limit, lambda view: view["number"])
         items = [IncidentView.model_validate(view) for view in views]
         return IncidentsPage(items=items, next_cursor=next_cursor)
+
+    async def similar_incidents(self, query: SimilarQuery) -> list[SimilarIncident]:
+        """Open incidents ranked for the query (domain/similar.py): those sharing words, and
+        those on the same service or CI."""
+        terms = search_terms(query.text)
+        wanted = [
+            sa.func.lower(column) == value.strip().lower()
+            for column, value in ((incidents.c.service, query.service), (incidents.c.ci, query.ci))
+            if value
+        ]
+        columns = (
+            incidents.c.number,
+            incidents.c.short_description,
+            incidents.c.service,
+            incidents.c.ci,
+        )
+        is_open = incidents.c.status.in_(OPEN_STATUSES)
+        candidates: list[Candidate] = []
+        async with self._engine.connect() as conn:
+            if terms:
+                source, score, match = incident_search.ranked(conn.dialect.name, terms)
+                texts = (
+                    sa.select(*columns, score.label("text_score"))
+                    .select_from(source)
+                    .where(match, is_open)
+                    .order_by(sa.desc("text_score"), incidents.c.number.desc())
+                    .limit(SIMILAR_CANDIDATES)
+                )
+                candidates += [Candidate(**row) for row in (await conn.execute(texts)).mappings()]
+            if wanted:
+                same = (
+                    sa.select(*columns)
+                    .where(sa.or_(*wanted), is_open)
+                    .order_by(incidents.c.number.desc())
+                    .limit(SIMILAR_CANDIDATES)
+                )
+                candidates += [Candidate(**row) for row in (await conn.execute(same)).mappings()]
+        return rank(query, candidates)
+
+    async def queue(
+        self, *, assignee: str | None = None, group: str | None = None, limit: int = 100
+    ) -> list[IncidentView]:
+        """Open incidents of an assignee or a group, the nearest SLA breach first; incidents
+        with no running clock (paused) last; then the higher priority, then the older."""
+        query = sa.select(incidents.c.view).where(incidents.c.status.in_(OPEN_STATUSES))
+        if assignee is not None:
+            query = query.where(incidents.c.assignee == assignee)
+        if group is not None:
+            query = query.where(incidents.c.assignment_group == group)
+        query = query.order_by(
+            sa.case((incidents.c.next_breach_at.is_(None), 1), else_=0),
+            incidents.c.next_breach_at,
+            incidents.c.priority,
+            incidents.c.number,
+        ).limit(limit)
+        async with self._engine.connect() as conn:
+            stored = (await conn.execute(query)).scalars().all()
+        return [IncidentView.model_validate(view) for view in stored]
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -188,6 +271,7 @@ def _replay(stored: tuple[str, str], request_hash: str) -> str:
 
 
 def _incident_row(view: IncidentView) -> dict[str, Any]:
+    nearest = queues.nearest_breach(view)
     return {
         "number": view.number,
         "status": view.status.value,
@@ -209,6 +293,12 @@ def _incident_row(view: IncidentView) -> dict[str, Any]:
         "resolution_breached_at": view.resolution_sla.breached_at,
         "version": view.version,
         "view": view.model_dump(mode="json"),
+        "service": view.service,
+        "ci": view.ci,
+        "short_description": view.short_description,
+        "description": view.description,
+        "next_breach_at": nearest.due_at if nearest else None,
+        "next_breach_clock": nearest.name if nearest else None,
     }
 
 
@@ -226,6 +316,28 @@ def _timeline_row(number: str, seq: int, entry: TimelineEntry) -> dict[str, Any]
     }
 
 
+async def _add_affected(conn: AsyncConnection, number: str, entries: list[TimelineEntry]) -> None:
+    """Each `affected` entry's caller, once per incident, whatever retries deliver."""
+    rows = [
+        {"number": number, "caller": entry.details["caller"], "added_at": entry.at}
+        for entry in entries
+        if entry.kind == AFFECTED_KIND and isinstance(entry.details.get("caller"), str)
+    ]
+    if rows:
+        insert = Database.insert(conn, affected_callers).values(rows)
+        await conn.execute(
+            insert.on_conflict_do_nothing(
+                index_elements=[affected_callers.c.number, affected_callers.c.caller]
+            )
+        )
+
+
+def _caller_clause(caller: str) -> sa.ColumnElement[bool]:
+    """The incident's caller, or a caller counted as affected on it."""
+    affected = sa.select(affected_callers.c.number).where(affected_callers.c.caller == caller)
+    return sa.or_(incidents.c.caller == caller, incidents.c.number.in_(affected))
+
+
 def _filter_clauses(filters: IncidentFilter) -> list[sa.ColumnElement[bool]]:
     columns = {
         "status": incidents.c.status,
@@ -235,8 +347,17 @@ def _filter_clauses(filters: IncidentFilter) -> list[sa.ColumnElement[bool]]:
         "caller": incidents.c.caller,
         "major": incidents.c.major,
         "breached": incidents.c.breached,
+        "category": incidents.c.category,
+        "service": incidents.c.service,
+        "ci": incidents.c.ci,
     }
     clauses = []
     for name, value in filters.model_dump(exclude_none=True, mode="json").items():
-        clauses.append(columns[name] == value)
+        if name == "caller":
+            clauses.append(_caller_clause(value))
+        elif name in columns:
+            clauses.append(columns[name] == value)
+    if filters.open is not None:
+        is_open = incidents.c.status.in_(OPEN_STATUSES)
+        clauses.append(is_open if filters.open else sa.not_(is_open))
     return clauses

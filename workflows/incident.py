@@ -18,7 +18,13 @@ from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -29,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         lifecycle,
         messages,
         names,
+        playbook_runs,
         presentation,
         relations,
         timers,
@@ -108,6 +115,8 @@ class IncidentWorkflow:
         self.state = state
         # Histories from before a caller's comment told the assignee keep their commands.
         state.caller_comments_silent = not workflow.patched(names.CALLER_COMMENTS_NOTIFY_PATCH)
+        # Incidents started before playbooks existed take no playbook on re-categorisation.
+        state.playbooks_enabled = workflow.patched(names.PLAYBOOKS_PATCH)
         self._published: dict[str, Any] = {}
         self._effects_running = 0
         self._due_cache: tuple[int, timers.DueEvent | None] | None = None
@@ -223,6 +232,9 @@ class IncidentWorkflow:
             handled = self.state.handled_request_ids
             handled.append(request.request_id)
             del handled[:-REMEMBERED_REQUEST_IDS]
+        if self.state.playbook is not None and self.state.playbooks_enabled:
+            for run in playbook_runs.advance(self.state, workflow.now()):
+                self._launch(run)
         self._start_effects()
         self._publish()
 
@@ -236,6 +248,19 @@ class IncidentWorkflow:
     def child_linked(self, *payloads: object) -> None:
         self._on_event(
             names.CHILD_LINKED_SIGNAL, payloads, relations.ChildLinked, relations.link_child
+        )
+
+    @workflow.signal(
+        name=names.DUPLICATE_LINKED_SIGNAL,
+        description="An incident was resolved as a duplicate of this one: {duplicate, caller}.",
+    )
+    @messages.raw_payload(None)
+    def duplicate_linked(self, *payloads: object) -> None:
+        self._on_event(
+            names.DUPLICATE_LINKED_SIGNAL,
+            payloads,
+            relations.DuplicateLinked,
+            relations.link_duplicate,
         )
 
     @workflow.signal(
@@ -356,10 +381,17 @@ class IncidentWorkflow:
             entry = lifecycle.entry_at(state, seq)
             self._count(entry)
             for effect in effects.effects_for(state, entry, seq):
+                if self._replays_without(effect):
+                    continue
                 self._launch(effect)
             self._tell_alert_router(entry)
         for effect in effects.once_effects(state):
             self._launch(effect)
+
+    def _replays_without(self, effect: effects.Effect) -> bool:
+        # Incidents opened before an effect existed replay without it (its patch says so).
+        patch = _PATCHED_ACTIVITIES.get(getattr(effect, "activity", None) or "")
+        return patch is not None and not workflow.patched(patch)
 
     def _tell_alert_router(self, entry: TimelineEntry) -> None:
         news = flapping.router_news(self.state, entry)
@@ -383,24 +415,53 @@ class IncidentWorkflow:
             if isinstance(effect, effects.SendSignal):
                 handle = workflow.get_external_workflow_handle(effect.workflow_id)
                 await handle.signal(effect.signal, effect.arg)
+            elif isinstance(effect, effects.StartIncident):
+                await self._start_incident(effect)
             else:
+                retry = EFFECT_RETRY
+                if effect.max_attempts:
+                    retry = RetryPolicy(
+                        initial_interval=EFFECT_RETRY.initial_interval,
+                        maximum_interval=EFFECT_RETRY.maximum_interval,
+                        maximum_attempts=effect.max_attempts,
+                    )
                 result = await workflow.execute_activity(
                     effect.activity,
                     effect.arg,
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=effect.give_up_after,
-                    retry_policy=EFFECT_RETRY,
+                    retry_policy=retry,
                     summary=effect.summary,
                 )
-                effects.apply_result(self.state, effect, result, workflow.now())
+                if isinstance(effect.arg, playbook_runs.PlaybookHttpCall):
+                    playbook_runs.apply_result(self.state, effect.arg, result, workflow.now())
+                else:
+                    effects.apply_result(self.state, effect, result, workflow.now())
         except (ActivityError, ApplicationError) as failure:
             cause = (
                 failure.cause if isinstance(failure, ActivityError) and failure.cause else failure
             )
-            effects.apply_failure(self.state, effect, str(cause), workflow.now())
+            if isinstance(effect, effects.RunActivity) and isinstance(
+                effect.arg, playbook_runs.PlaybookHttpCall
+            ):
+                playbook_runs.apply_failure(self.state, effect.arg, str(cause), workflow.now())
+            else:
+                effects.apply_failure(self.state, effect, str(cause), workflow.now())
         finally:
             self._effects_running -= 1
         self._after_change(None)
+
+    async def _start_incident(self, effect: effects.StartIncident) -> None:
+        try:
+            await workflow.start_child_workflow(
+                IncidentWorkflow.run,
+                effect.state,
+                id=names.incident_workflow_id(effect.state.number),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=presentation.summary(effect.state),
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # started before a continue-as-new or a reset: it is there
 
     # --- records, search attributes, continue-as-new --------------------------------------
 
@@ -462,6 +523,13 @@ class IncidentWorkflow:
         )
         recorder.cancel()
         workflow.continue_as_new(self.state)
+
+
+# Activities added after incidents were already running, each with the patch that guards it.
+_PATCHED_ACTIVITIES = {
+    names.LOOKUP_SIMILAR_INCIDENTS: names.SIMILAR_INCIDENTS_PATCH,
+    names.CORRELATE_INCIDENTS: names.CORRELATION_PATCH,
+}
 
 
 def _rejection(name: str, rejection: ApplicationError) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from api import permissions
 from api.deps import AuthorizedDep, PrincipalDep, ServicesDep
 from api.errors import documented
 from api.numbers import strict_numbers
-from api.service import incidents, surveys
+from api.service import incidents, similar, surveys
 from api.service.errors import (
     Conflict,
     Forbidden,
@@ -36,6 +36,7 @@ from domain.models import (
 )
 from domain.names import INCIDENT_NUMBER_PATTERN
 from domain.policy import Priority
+from domain.similar import SimilarIncident
 from recordstore import IncidentFilter
 
 router = APIRouter(
@@ -81,6 +82,21 @@ async def list_incidents(
     caller: Annotated[str | None, Query(max_length=128)] = None,
     major: bool | None = None,
     breached: bool | None = None,
+    category: Annotated[str | None, Query(max_length=128)] = None,
+    service: Annotated[str | None, Query(max_length=128)] = None,
+    ci: Annotated[str | None, Query(max_length=128)] = None,
+    open: Annotated[
+        bool | None, Query(description="true: not resolved, closed or canceled; false: those")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=500,
+            description="full text: every word in the short description, description or a "
+            "public comment (word forms match: `printers` finds `printer`)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> IncidentsPage:
@@ -92,8 +108,27 @@ async def list_incidents(
         caller=caller,
         major=major,
         breached=breached,
+        category=category,
+        service=service,
+        ci=ci,
+        open=open,
+        q=q,
     )
     return await incidents.list_incidents(services, principal, filters, limit, cursor)
+
+
+@router.get("/similar", response_model=list[SimilarIncident], responses=documented(Forbidden))
+async def similar_incidents(
+    services: ServicesDep,
+    principal: AuthorizedDep,
+    q: Annotated[str | None, Query(max_length=4000, description="the caller's words")] = None,
+    service: Annotated[str | None, Query(max_length=128)] = None,
+    ci: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[SimilarIncident]:
+    """Open incidents that may be the same outage, best first: `why` says what they share
+    (`text`, `service`, `ci`). Look here before creating one."""
+    return await similar.similar(services, principal, q, service, ci, limit)
 
 
 @router.get("/{number}", response_model=IncidentDetail, responses=documented(NotFound))

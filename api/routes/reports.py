@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Literal
 
@@ -42,26 +43,29 @@ Bound = Annotated[
 async def get_summary(
     services: ServicesDep,
     principal: AuthorizedDep,
-    from_: Annotated[Bound, Query(alias="from")],
-    to: Bound,
+    from_: Annotated[Bound | None, Query(alias="from")] = None,
+    to: Bound | None = None,
     group: Annotated[str | None, Query(max_length=128)] = None,
     priority: Priority | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> SummaryReport | Response:
     """Counts, MTTA, MTTR, SLA compliance, breaches, reopen rate, reassignments, first-contact
-    resolution, backlog by age and survey score over the window `[from, to)`. Each figure's
-    population (created, started, resolved, SLA outcome in the window; open at `to`) is in the
+    resolution, backlog by age, survey score and closes by code over the window `[from, to)`:
+    without `to` up to now, without `from` the 30 days before `to`. Each figure's population
+    (created, started, resolved, SLA outcome in the window; open at `min(to, now)`) is in the
     schema's descriptions. Roles: manager, admin."""
+    now = datetime.now(UTC)
     try:
         query = ReportQuery.model_validate(
-            {"from": from_, "to": to, "group": group, "priority": priority}
+            {"from": from_, "to": to, "group": group, "priority": priority},
+            context={"now": now},
         )
     except ValidationError as error:
         # Reported like any other bad query parameter, naming it: `from` or `to`.
         raise RequestValidationError(
             [{**issue, "loc": ("query", *issue["loc"])} for issue in error.errors()]
         ) from None
-    report = await summary(services.store.database, query)
+    report = await summary(services.store.database, query, now)
     if format == "csv":
         return Response(
             _csv(report),

@@ -9,7 +9,9 @@ from temporalio.client import Client
 from api.auth import TokenBook
 from api.oidc import OidcVerifier
 from core.settings import Settings
+from domain.cis import Catalogue
 from domain.directory import Directory
+from domain.incident_models import Catalogue as ModelCatalogue
 from domain.policy import Policy
 from domain.replies import ReplyTemplate
 from recordstore import RecordStore
@@ -24,4 +26,6 @@ class Services:
     tokens: TokenBook
     directory: Directory = field(default_factory=Directory)
     oidc: OidcVerifier | None = None
+    cis: Catalogue = field(default_factory=Catalogue)  # the CI catalogue (contract 15)
     replies: dict[str, ReplyTemplate] = field(default_factory=dict)  # by name
+    models: ModelCatalogue = field(default_factory=lambda: ModelCatalogue({}, {}))

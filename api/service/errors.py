@@ -40,6 +40,7 @@ class Conflict(Refused):
         state: str | None = None,
         allowed_actions: list[str] | None = None,
         known_error_id: str | None = None,
+        missing: list[str] | None = None,
     ) -> None:
         super().__init__(message)
         self.state, self.allowed_actions, self.known_error_id = (
@@ -47,6 +48,7 @@ class Conflict(Refused):
             allowed_actions,
             known_error_id,
         )
+        self.missing = missing  # an unmet precondition: what the state lacks (["review"])
 
 
 class Unprocessable(Refused):
@@ -92,6 +94,7 @@ def workflow_refusal(error: WorkflowUpdateFailedError) -> Refused | None:
             cause.message,
             state=details.get("state"),
             allowed_actions=details.get("allowed_actions"),
+            missing=details.get("missing"),
         )
     if cause.type == INVALID_REQUEST:
         field, problem = details.get("field", "body"), details.get("message", cause.message)

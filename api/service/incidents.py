@@ -26,13 +26,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import permissions
 from api.auth import Principal
 from api.numbers import strict_field
-from api.service import people, relations, replies
+from api.service import cis, people, playbooks, relations, replies
 from api.service.context import Services
 from api.service.errors import (
     Conflict,
     Forbidden,
     NotFound,
     Unavailable,
+    Unprocessable,
     incident_not_found,
     workflow_refusal,
 )
@@ -55,6 +56,7 @@ from domain.models import (
 from domain.names import incident_workflow_id
 from domain.sla import ClockStatus
 from recordstore import IncidentFilter, payloads
+from recordstore.incident_search import NoSearchWords
 from recordstore.links import IncidentLinks
 from workflows.incident import IncidentWorkflow
 
@@ -99,11 +101,19 @@ async def create(
 ) -> tuple[IncidentView, bool]:
     """Open an incident; a retry with the same Idempotency-Key returns the first one."""
     caller = _caller_for(principal, body)
+    body = cis.checked(services.cis, body)
     number, created = await claim_number(services.store, principal, body, key)
     now = datetime.now(UTC)
     policy = people.incident_policy(services.policy, services.directory)
     state = lifecycle.open_incident(
-        number, body, caller, principal.name, policy, now, by_requester=principal.requester_only
+        number,
+        body,
+        caller,
+        principal.name,
+        policy,
+        now,
+        by_requester=principal.requester_only,
+        model=playbooks.model_for_create(services, body),
     )
     if not created:
         return visible(principal, await _replay(services, principal, state)), False
@@ -218,7 +228,10 @@ async def list_incidents(
         if filters.caller not in (None, principal.name):
             raise Forbidden("requesters can list only their own incidents")
         filters = filters.model_copy(update={"caller": principal.name})
-    page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    try:
+        page = await services.store.list_incidents(filters, limit=limit, cursor=cursor)
+    except NoSearchWords:
+        raise Unprocessable("q", "no word to search for") from None
     return page.model_copy(update={"items": [visible(principal, item) for item in page.items]})
 
 
@@ -247,7 +260,7 @@ async def timeline(services: Services, principal: Principal, number: str) -> lis
             entries = entries[: live.offset] + live.entries
         except (TimeoutError, RPCError, WorkflowQueryFailedError, RuntimeError) as error:
             log.warning("timeline served from the record", incident=number, error=str(error))
-    return visible_timeline(principal, entries)
+    return visible_timeline(principal, entries, view)
 
 
 async def stored_details(services: Services, principal: Principal, number: str, digest: str) -> Any:
@@ -272,9 +285,12 @@ async def transition(
     await _record_if_visible(services, principal, number)  # 404 unless a requester's own
     body = people.check_body(principal, action, body)
     current = await _as_recorded(services, principal, number)
-    people.authorize_on(principal, current, action)
+    step = str(getattr(body, "step", ""))
+    if not (action in playbooks.STEP_ACTIONS and playbooks.owns_step(principal, current, step)):
+        people.authorize_on(principal, current, action)
     people.check_assignment(services.directory, action, body, current)
     await _check_references(services, principal, number, action, body)
+    body = cis.checked(services.cis, body, current, action)
     fields = body.model_dump(exclude_unset=True)
     if action == Action.COMMENT:
         live = partial(read, services, principal, number)
@@ -283,6 +299,7 @@ async def transition(
     request = lifecycle.TRANSITIONS[action].request(
         **fields,
         **people.api_filled(principal, current, action),
+        **(playbooks.model_for_update(services, current, body) if action == Action.UPDATE else {}),
         actor=principal.name,
         request_id=request_id,
     )
@@ -294,7 +311,25 @@ async def transition(
             partial(_execute, services, principal, number, action, request),
             IncidentLinks(services.store.database),
         )
-    return await _execute(services, principal, number, action, request)
+    view = await _execute(services, principal, number, action, request)
+    original = getattr(request, "duplicate_of", None)
+    if action == Action.RESOLVE and original:
+        await _original_lists(services, original, number)
+    return view
+
+
+async def _original_lists(services: Services, original: str, duplicate: str) -> None:
+    """The original hears of a duplicate a moment after the resolve (a signal, then its
+    record): wait for its record to list it, bounded, so that the duplicate's caller, now
+    affected, can read the original as soon as the resolve has answered."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINK_WAIT_SECONDS
+    while loop.time() < deadline:
+        record = await services.store.get_incident(original)
+        if record is None or duplicate in record.duplicates:
+            return
+        await asyncio.sleep(0.1)
+    log.warning("original not yet linked to its duplicate", incident=original, duplicate=duplicate)
 
 
 async def _execute(
@@ -343,6 +378,8 @@ UPDATES_IN_FLIGHT = 8
 UPDATE_WAIT_SECONDS = 25.0
 # A read waits this long for the workflow, then shows the record instead (marked as such).
 QUERY_WAIT_SECONDS = 3.0
+# A resolve as a duplicate waits this long for the original's record to list it.
+LINK_WAIT_SECONDS = 5.0
 RETRY_AFTER_SECONDS = 5
 _update_gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
@@ -371,6 +408,11 @@ async def _check_references(
     if action == Action.LINK_PARENT:
         as_seen = partial(read, services, principal)
         await relations.check_parent(getattr(body, "parent", ""), as_seen)
+    original = getattr(body, "duplicate_of", None)
+    if action == Action.RESOLVE and original:
+        await relations.check_original(number, original, partial(read, services, principal))
+    if action == Action.AFFECTED:
+        people.check_person(services.directory, "caller", getattr(body, "caller", ""))
 
 
 def domain_conflict(view: IncidentView, action: Action) -> Conflict:

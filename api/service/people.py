@@ -72,6 +72,12 @@ def check_assignment(
         raise Unprocessable("assignee", f"'{assignee}' is not a member of the group '{group}'")
 
 
+def check_person(directory: Directory, field: str, name: str) -> None:
+    """With a directory, `name` must be a person of it (a caller to tell of progress)."""
+    if configured(directory) and name not in directory.people:
+        raise Unprocessable(field, f"'{name}' is not a person of the directory")
+
+
 def incident_policy(policy: Policy, directory: Directory) -> Policy:
     """The policy copy a new incident carries: the directory's group ladders join the policy's
     own `[groups.NAME].levels` (the policy's win), so escalation needs no directory later."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from api.service.errors import Conflict, NotFound, Unprocessable
 from domain import lifecycle
-from domain.models import IncidentView
+from domain.models import IncidentView, Status
 from domain.policy import Policy
 from recordstore.links import IncidentLinks, LinkCycle
 
@@ -30,6 +30,20 @@ async def check_parent(parent_number: str, read: Reader) -> None:
         raise Unprocessable("parent", f"no incident {parent_number}") from None
     if parent.status not in lifecycle.OPEN:
         raise Unprocessable("parent", f"{parent_number} is {parent.status}, not open")
+
+
+async def check_original(number: str, original_number: str, read: Reader) -> None:
+    """`duplicate_of` names an incident the reader may see, open or resolved, not this one."""
+    if original_number == number:
+        raise Unprocessable("duplicate_of", "an incident cannot be a duplicate of itself")
+    try:
+        original = await read(original_number)
+    except NotFound:
+        raise Unprocessable("duplicate_of", f"no incident {original_number}") from None
+    if original.status not in lifecycle.OPEN | {Status.RESOLVED}:
+        raise Unprocessable(
+            "duplicate_of", f"{original_number} is {original.status}: not open or resolved"
+        )
 
 
 async def linked(

@@ -22,7 +22,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from recordstore.schema import INCIDENT_COUNTER, KNOWN_ERRORS_FTS, counters
+from recordstore.schema import (
+    INCIDENT_COUNTER,
+    INCIDENTS_FTS,
+    INCIDENTS_SEARCH_INDEX,
+    KNOWN_ERRORS_FTS,
+    counters,
+)
 
 if TYPE_CHECKING:
     from recordstore.database import Database
@@ -66,12 +72,13 @@ class UnknownSchema(RuntimeError):
 def include_object(
     item: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """What autogenerate compares: the tables of recordstore/schema.py. The KEDB's search index
-    (FTS5 tables on SQLite, a GIN expression index on PostgreSQL) is written by hand in the
-    revisions and has no counterpart in the metadata."""
+    """What autogenerate compares: the tables of recordstore/schema.py. The KEDB's and the
+    incidents' search indexes (FTS5 tables on SQLite, GIN expression indexes on PostgreSQL)
+    are written by hand in the revisions and have no counterpart in the metadata."""
     if name is None:
         return True
-    return not (name.startswith(KNOWN_ERRORS_FTS) or name == "ix_known_errors_search")
+    by_hand = name.startswith((KNOWN_ERRORS_FTS, INCIDENTS_FTS))
+    return not (by_hand or name in ("ix_known_errors_search", INCIDENTS_SEARCH_INDEX))
 
 
 def alembic_config() -> Config:

@@ -7,19 +7,31 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from domain.policy import Priority
 
 # Bounds a window may have: room for the backlog's 30-day arithmetic at either end.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# The window when `from` is left out: this long before `to` (itself now when left out).
+DEFAULT_WINDOW = timedelta(days=30)
 
 
 class ReportQuery(BaseModel):
     """The window `[from, to)` and the filters. A date (`2026-03-01`) for `from` means the start
     of that day, for `to` the end of that day (UTC), so `from=2026-03-01&to=2026-03-31` is all of
-    March. A datetime without an offset is UTC."""
+    March. A datetime without an offset is UTC. Validated with `context={"now": ...}`, either
+    bound may be left out: `to` is then now, `from` 30 days before `to`."""
 
     model_config = ConfigDict(
         validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
@@ -29,6 +41,23 @@ class ReportQuery(BaseModel):
     to: datetime
     group: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[^\x00]*$")
     priority: Priority | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_window(cls, data: Any, info: ValidationInfo) -> Any:
+        now = (info.context or {}).get("now")
+        if now is None or not isinstance(data, dict):
+            return data
+        data = {key: value for key, value in data.items() if value is not None}
+        data.setdefault("to", now)
+        if "from" not in data and "from_" not in data:
+            try:
+                end = TypeAdapter(datetime).validate_python(_bound(data["to"], end_of_day=True))
+                utc = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+                data["from"] = utc - DEFAULT_WINDOW
+            except (ValueError, ValidationError, OverflowError):
+                data["from"] = now - DEFAULT_WINDOW  # `to` is reported as it is
+        return data
 
     @field_validator("from_", mode="before")
     @classmethod
@@ -88,12 +117,29 @@ class Counts(BaseModel):
     by_group: dict[str, int]
 
 
+def hours_minutes(seconds: float | None) -> str | None:
+    """`h:mm`, to the nearest minute (hours run past 24: `50:05`)."""
+    if seconds is None:
+        return None
+    minutes = int(seconds // 60 + (seconds % 60 >= 30))  # half a minute rounds up
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
 class DurationStats(BaseModel):
-    """Seconds over `count` incidents; mean and median are None when `count` is 0."""
+    """Seconds over `count` incidents, and the same as `h:mm` text; mean and median are None
+    when `count` is 0."""
 
     count: int
     mean_seconds: float | None
     median_seconds: float | None
+    mean_text: str | None = None
+    median_text: str | None = None
+
+    @model_validator(mode="after")
+    def _texts(self) -> DurationStats:
+        self.mean_text = hours_minutes(self.mean_seconds)
+        self.median_text = hours_minutes(self.median_seconds)
+        return self
 
 
 class Ratio(BaseModel):
@@ -135,11 +181,13 @@ class Reassignments(BaseModel):
 
 
 class Backlog(BaseModel):
-    """Incidents open (new, assigned, in progress, pending) at the window's end, by age then.
-    Buckets include their lower bound: `1-3d` is at least 1 day and under 3 days old."""
+    """Incidents open (new, assigned, in progress, pending) at `as_of`, the window's end or now
+    if that is earlier, by their age then. Buckets include their lower bound: `1-3d` is at
+    least 1 day and under 3 days old."""
 
     total: int
     by_age: dict[str, int]
+    as_of: datetime | None = None
 
 
 class SurveyStats(BaseModel):
@@ -173,14 +221,16 @@ class SummaryReport(BaseModel):
     )
     reassignments: Reassignments
     first_contact_resolution: Ratio = Field(
-        description="incidents resolved in the window by their first group (no reassignment)"
+        description="incidents resolved in the window by their first group (no reassignment), "
+        "of those resolved in the window other than by a parent or as a duplicate"
     )
     backlog: Backlog
     survey: SurveyStats
     closed: dict[str, int] = Field(
         default={},
         description="incidents closed in the window, by close code: confirmed, auto, "
-        "closed_by_agent",
+        "closed_by_agent; no_response: resolved for lack of the caller's answer (whatever the "
+        "close code), counted apart",
     )
 
     def rows(self) -> list[tuple[str, str, float | int | str | None]]:
@@ -201,6 +251,8 @@ class SummaryReport(BaseModel):
                 (f"{name}_seconds", "mean", stats.mean_seconds),
                 (f"{name}_seconds", "median", stats.median_seconds),
                 (f"{name}_seconds", "count", stats.count),
+                (f"{name}_text", "mean", stats.mean_text),
+                (f"{name}_text", "median", stats.median_text),
             ]
         for name in ("response_sla", "resolution_sla"):
             sla: SlaReport = getattr(self, name)

@@ -9,13 +9,13 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.models import CloseCode, Status
+from domain.models import CloseCode, ResolutionCode, Status
 from domain.policy import Priority
 from recordstore.database import Database
 from recordstore.reports.models import (
@@ -45,14 +45,24 @@ AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
 )
 
 
-async def summary(database: Database, query: ReportQuery) -> SummaryReport:
+# Counted apart from the close codes: closed incidents the caller never answered for.
+NO_RESPONSE = ResolutionCode.NO_RESPONSE.value
+# Not first-contact resolutions, nor against them: resolved as another incident's duplicate.
+NOT_FIRST_CONTACT = frozenset({ResolutionCode.DUPLICATE.value})
+
+
+async def summary(
+    database: Database, query: ReportQuery, now: datetime | None = None
+) -> SummaryReport:
+    """`now` (default: the clock) bounds the backlog's moment: `min(to, now)`."""
+    backlog_at = min(query.to, now or datetime.now(UTC))
     # One transaction, so that every figure comes from the same snapshot.
     async with database.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
             counts = await _counts(conn, query)
-            backlog = await _backlog(conn, query)
+            backlog = await _backlog(conn, query, backlog_at)
             facts = await _facts_of_events(conn, query)
             closed = await _closed_by_code(conn, query)
     window = _Window(query.from_, query.to)
@@ -70,9 +80,7 @@ async def summary(database: Database, query: ReportQuery) -> SummaryReport:
         resolved=len(resolved),
         reopen_rate=_ratio(sum(v.reopen_count > 0 for v in resolved), len(resolved)),
         reassignments=_reassignments(resolved),
-        first_contact_resolution=_ratio(
-            sum(v.reassignment_count == 0 for v in resolved), len(resolved)
-        ),
+        first_contact_resolution=_first_contact(resolved),
         backlog=backlog,
         survey=_survey(resolved),
         closed=closed,
@@ -128,22 +136,23 @@ async def _counts(conn: AsyncConnection, query: ReportQuery) -> Counts:
 async def _closed_by_code(conn: AsyncConnection, query: ReportQuery) -> dict[str, int]:
     """Every close code appears, with 0 when none."""
     code = incidents.c.view["close_code"].as_string().label("close_code")
+    resolution = incidents.c.view["resolution_code"].as_string().label("resolution_code")
     grouped = (
-        sa.select(code, sa.func.count().label("n"))
+        sa.select(code, resolution, sa.func.count().label("n"))
         .where(_in_window(incidents.c.closed_at, query), *_filters(query))
-        .group_by(code)
+        .group_by(code, resolution)
     )
-    counted = Counter({close_code.value: 0 for close_code in CloseCode})
+    counted = Counter({close_code.value: 0 for close_code in CloseCode} | {NO_RESPONSE: 0})
     for row in await conn.execute(grouped):
-        counted[row.close_code or NONE] += row.n
+        key = NO_RESPONSE if row.resolution_code == NO_RESPONSE else row.close_code
+        counted[key or NONE] += row.n
     return dict(counted)
 
 
-async def _backlog(conn: AsyncConnection, query: ReportQuery) -> Backlog:
-    """Open at `to`: created before it and neither resolved, closed nor canceled before it.
-    The record keeps only the latest resolution, so an incident resolved at `to` but reopened
-    and resolved again later counts as open then."""
-    end = query.to
+async def _backlog(conn: AsyncConnection, query: ReportQuery, end: datetime) -> Backlog:
+    """Open at `end` (`to`, or now if earlier): created before it and neither resolved, closed
+    nor canceled before it. The record keeps only the latest resolution, so an incident
+    resolved at `end` but reopened and resolved again later counts as open then."""
     still_open = [
         sa.or_(column.is_(None), column >= end)
         for column in (incidents.c.resolved_at, incidents.c.closed_at, incidents.c.canceled_at)
@@ -163,7 +172,7 @@ async def _backlog(conn: AsyncConnection, query: ReportQuery) -> Backlog:
     by_age = {label: 0 for label, _ in AGE_BUCKETS}
     for row in await conn.execute(counted):
         by_age[row.bucket] += row.n
-    return Backlog(total=sum(by_age.values()), by_age=by_age)
+    return Backlog(total=sum(by_age.values()), by_age=by_age, as_of=end)
 
 
 async def _facts_of_events(conn: AsyncConnection, query: ReportQuery) -> list[_Facts]:
@@ -187,6 +196,8 @@ async def _facts_of_events(conn: AsyncConnection, query: ReportQuery) -> list[_F
         view["reopen_count"].as_integer().label("reopen_count"),
         view["reassignment_count"].as_integer().label("reassignment_count"),
         view["survey_score"].as_integer().label("survey_score"),
+        view["resolved_by_parent"].as_boolean().label("resolved_by_parent"),
+        view["resolution_code"].as_string().label("resolution_code"),
         view[("resolution_sla", "pause_seconds")].label("resolution_pauses"),
     ).where(sa.or_(*(_in_window(column, query) for column in moments)), *_filters(query))
     return [_Facts(**row) for row in (await conn.execute(selected)).mappings()]
@@ -212,6 +223,8 @@ class _Facts:
     reopen_count: int
     reassignment_count: int
     survey_score: int | None
+    resolved_by_parent: bool | None
+    resolution_code: str | None
     resolution_pauses: dict[str, float]
 
 
@@ -309,6 +322,17 @@ def _durations(values: Iterable[float]) -> DurationStats:
 
 def _ratio(count: int, total: int) -> Ratio:
     return Ratio(count=count, total=total, rate=count / total if total else None)
+
+
+def _first_contact(resolved: Sequence[_Facts]) -> Ratio:
+    """Resolved by the first group, of the incidents resolved on their own: one resolved by
+    its parent or as a duplicate was not worked to a resolution at all."""
+    own = [
+        v
+        for v in resolved
+        if not v.resolved_by_parent and v.resolution_code not in NOT_FIRST_CONTACT
+    ]
+    return _ratio(sum(v.reassignment_count == 0 for v in own), len(own))
 
 
 def _reassignments(resolved: Sequence[_Facts]) -> Reassignments:

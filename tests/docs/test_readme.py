@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import PROJECT_DIR
 from domain import search_attributes as sa
 from domain.policy import parse_policy
-from tests.support.apistack import Stack, eventually
+from tests.support.apistack import Stack, api_stack, eventually, stack_settings
 from tests.support.factories import new_incident, start
 
 README = (PROJECT_DIR / "README.md").read_text()
@@ -58,7 +58,8 @@ async def test_the_readme_curl_flow_works_verbatim(
     assert incident["status"] == "closed" and incident["close_code"] == "confirmed"
     assert incident["priority"] == "P2" and incident["reopen_count"] == 1
     timeline = await stack.ok("GET", f"/incidents/{number}/timeline")
-    kinds = [entry["kind"] for entry in timeline if entry["kind"] != "known_errors_suggested"]
+    lookups = ("known_errors_suggested", "similar_found")  # timed by the lookups
+    kinds = [entry["kind"] for entry in timeline if entry["kind"] not in lookups]
     assert kinds == [
         "created", "assign", "start", "pend", "resume", "comment", "update", "escalated",
         "resolve", "reopen", "resolve", "close", "survey_invited",
@@ -93,16 +94,22 @@ async def test_the_readme_cli_flow_works_verbatim(
 
 OPERATOR_QUERIES = dict(re.findall(r"^\| ([^|`]+?) \| `([^`]*Incident[^`]*)` \|$", README, re.M))
 RUNNING = WorkflowExecutionStatus.RUNNING
+OPEN = ("new", "assigned", "in_progress", "pending")
 
 # What each saved query of the README promises, as a check on one listed workflow.
 PROMISES: dict[str, Callable[[Any, WorkflowExecutionStatus | None], bool]] = {
     "one incident": lambda a, s: a.get(sa.INCIDENT_NUMBER) == "INC0000042",
-    "open P1s": lambda a, s: a.get(sa.INCIDENT_PRIORITY) == "P1" and s == RUNNING,
+    "open P1s": lambda a, s: a.get(sa.INCIDENT_PRIORITY) == "P1" and s == RUNNING
+                             and a.get(sa.INCIDENT_STATUS) in OPEN,
     "in progress P1s": lambda a, s: a.get(sa.INCIDENT_STATUS) == "in_progress"
                                     and a.get(sa.INCIDENT_PRIORITY) == "P1",
-    "breached and still open": lambda a, s: a.get(sa.INCIDENT_BREACHED) is True and s == RUNNING,
-    "a group's queue": lambda a, s: a.get(sa.INCIDENT_GROUP) == "service-desk" and s == RUNNING,
-    "someone's incidents": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam",
+    "breached and still open": lambda a, s: a.get(sa.INCIDENT_BREACHED) is True and s == RUNNING
+                                            and a.get(sa.INCIDENT_STATUS) in OPEN,
+    "a group's queue": lambda a, s: a.get(sa.INCIDENT_GROUP) == "service-desk" and s == RUNNING
+                                    and a.get(sa.INCIDENT_STATUS) in OPEN,
+    "someone's open work": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam" and s == RUNNING
+                                        and a.get(sa.INCIDENT_STATUS) in OPEN,
+    "everything someone worked": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam",
     "waiting on someone": lambda a, s: a.get(sa.INCIDENT_STATUS) == "pending",
     "major incidents": lambda a, s: a.get(sa.INCIDENT_MAJOR) is True,
 }  # fmt: skip
@@ -136,6 +143,23 @@ async def test_the_readme_operator_queries_return_what_they_promise(
     await stack.ok(
         "POST", f"/incidents/{p3}/pend", json={"reason": "awaiting_change", "note": "CHG42"}
     )
+    # Resolved: its workflow runs on until it closes, and no query meaning "open" lists it.
+    done = (
+        await stack.ok(
+            "POST",
+            "/incidents",
+            status=201,
+            json={"short_description": "Site down again", "impact": 1, "urgency": 1},
+        )
+    )["number"]
+    await stack.ok(
+        "POST", f"/incidents/{done}/assign", json={"group": "service-desk", "assignee": "sam"}
+    )
+    await stack.ok(
+        "POST",
+        f"/incidents/{done}/resolve",
+        json={"resolution_code": "fixed", "resolution_notes": "Restarted the site"},
+    )
     quick = parse_policy('[sla.P3]\nresponse = "1s"\nresolution = "2s"\ncalendar = "24x7"')
     late = await start(client, stack.settings.task_queue, new_incident(policy=quick))
     await asyncio.sleep(2.5)  # its resolution SLA breaches
@@ -143,7 +167,8 @@ async def test_the_readme_operator_queries_return_what_they_promise(
     p1, p3 = f"incident-{p1}", f"incident-{p3}"
     expected_in = {
         "one incident": None, "open P1s": p1, "in progress P1s": p1,
-        "breached and still open": late.id, "a group's queue": p1, "someone's incidents": p1,
+        "breached and still open": late.id, "a group's queue": p1, "someone's open work": p1,
+        "everything someone worked": p1,
         "waiting on someone": p3, "major incidents": p1,
     }  # fmt: skip
     for label, query in OPERATOR_QUERIES.items():
@@ -160,3 +185,47 @@ async def test_the_readme_operator_queries_return_what_they_promise(
         promise = PROMISES[label]
         broken = [wf.id for wf in found if not promise(wf.typed_search_attributes, wf.status)]
         assert broken == [], f"{label}: {query} returned {broken}"
+    resolved = f"incident-{done}"
+    for label in ("open P1s", "a group's queue", "someone's open work"):
+
+        async def still(q: str = OPERATOR_QUERIES[label]) -> list[Any]:
+            return [wf async for wf in client.list_workflows(q)]
+
+        found = await eventually(still, lambda wfs: resolved not in {wf.id for wf in wfs})
+        assert resolved not in {wf.id for wf in found}, label
+    running = await client.get_workflow_handle(resolved).describe()
+    assert running.status == RUNNING  # resolved, not closed: ExecutionStatus alone would list it
+
+
+async def test_the_readme_desk_walkthrough_works_verbatim(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
+) -> None:
+    """The "one outage, many callers" block (issue 16's check), with `make run`'s CI catalogue."""
+    (desk,) = [block for block in BLOCKS if "/incidents/similar" in block]
+    address = dev_env.client.service_client.config.target_host
+    settings = stack_settings(
+        tmp_path,
+        address,
+        task_queue,
+        database_url=records_url,
+        cis_file=PROJECT_DIR / "deploy" / "cis.example.toml",
+    )
+    async with api_stack(dev_env.client, settings) as stack:
+        setup = BLOCKS[0].replace("http://127.0.0.1:8000", str(stack.http.base_url), 1)
+        output = await run_shell(f"{setup}\n{desk}", stack, address)
+        told = re.search(r"first (INC\d{7}) stray (INC\d{7}) vpn (INC\d{7})", output)
+        assert told is not None, output
+        first, stray, vpn = told.groups()
+        original = await stack.ok("GET", f"/incidents/{first}")
+        assert original["affected_callers"] == ["carol", "dave", "erin", "alice"]
+        assert original["duplicates"] == [stray] and original["status"] == "in_progress"
+        escalated = [e for e in await stack.ok("GET", f"/incidents/{first}/timeline")
+                     if e["kind"] == "escalated"]  # fmt: skip
+        assert len(escalated) == 1 and escalated[0]["details"]["affected_count"] == 3
+        misrouted = await stack.ok("GET", f"/incidents/{vpn}")
+        assert (misrouted["returns"], misrouted["assignment_group"]) == (2, "service-desk")
+        assert "returned 2 times" in str(await stack.ok("GET", f"/incidents/{vpn}/timeline"))
+        queue = await stack.ok("GET", "/queues/groups/service-desk?limit=500")
+        listed = [item["number"] for item in queue["items"]]
+        assert vpn in listed and first in listed and stray not in listed
+        assert listed.index(vpn) < listed.index(first)  # P2's response clock before P3's

@@ -8,16 +8,17 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from domain import lifecycle
+from domain import lifecycle, playbooks
 from domain.models import Action, IncidentState, Status
 from domain.policy import Policy, PolicyError, Priority, parse_policy
 from tests.support.factories import new_incident
+from tests.support.playbooks import TRIAGE, snapshot_of
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 # A valid body for each action, so that only the state decides whether it is allowed.
 BODIES: dict[Action, dict[str, Any]] = {
-    Action.ASSIGN: {"group": "service-desk", "assignee": "sam"},
+    Action.ASSIGN: {"group": "network-l1", "assignee": "sam"},
     Action.START: {"assignee": "sam"},
     Action.PEND: {"reason": "awaiting_caller", "note": "Which printer?"},
     Action.RESUME: {},
@@ -33,12 +34,16 @@ BODIES: dict[Action, dict[str, Any]] = {
     Action.VENDOR_TICKET: {"vendor": "acme", "summary": "Replace the failed disk"},
     Action.UNDECLARE_MAJOR: {"reason": "Only one site after all"},
     Action.STATUS_UPDATE: {"text": "Failover done; mail flows again"},
+    Action.COMPLETE_STEP: {"step": "triage", "note": "done"},
+    Action.SKIP_STEP: {"step": "triage", "reason": "not needed here"},
     Action.REVIEW: {
         "summary": "Mail outage",
         "root_cause": "Expired certificate",
         "lessons": "Monitor expiry",
         "actions": [{"action": "Add expiry alert", "owner": "sam"}],
     },
+    Action.RETURN: {"reason": "Not a network fault: the laptop's Wi-Fi is off"},
+    Action.AFFECTED: {"caller": "bob"},
 }
 
 EXPECTED: dict[Status, dict[Action, Status]] = {
@@ -54,6 +59,9 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.VENDOR_TICKET: Status.NEW,
         Action.UNDECLARE_MAJOR: Status.NEW,
         Action.STATUS_UPDATE: Status.NEW,
+        Action.AFFECTED: Status.NEW,
+        Action.COMPLETE_STEP: Status.NEW,
+        Action.SKIP_STEP: Status.NEW,
     },
     Status.ASSIGNED: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -69,6 +77,10 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.VENDOR_TICKET: Status.ASSIGNED,
         Action.UNDECLARE_MAJOR: Status.ASSIGNED,
         Action.STATUS_UPDATE: Status.ASSIGNED,
+        Action.RETURN: Status.ASSIGNED,
+        Action.AFFECTED: Status.ASSIGNED,
+        Action.COMPLETE_STEP: Status.ASSIGNED,
+        Action.SKIP_STEP: Status.ASSIGNED,
     },
     Status.IN_PROGRESS: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -84,6 +96,10 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.VENDOR_TICKET: Status.IN_PROGRESS,
         Action.UNDECLARE_MAJOR: Status.IN_PROGRESS,
         Action.STATUS_UPDATE: Status.IN_PROGRESS,
+        Action.RETURN: Status.ASSIGNED,
+        Action.AFFECTED: Status.IN_PROGRESS,
+        Action.COMPLETE_STEP: Status.IN_PROGRESS,
+        Action.SKIP_STEP: Status.IN_PROGRESS,
     },
     Status.PENDING: {
         Action.ASSIGN: Status.ASSIGNED,
@@ -99,6 +115,9 @@ EXPECTED: dict[Status, dict[Action, Status]] = {
         Action.VENDOR_TICKET: Status.PENDING,
         Action.UNDECLARE_MAJOR: Status.PENDING,
         Action.STATUS_UPDATE: Status.PENDING,
+        Action.AFFECTED: Status.PENDING,
+        Action.COMPLETE_STEP: Status.PENDING,
+        Action.SKIP_STEP: Status.PENDING,
     },
     Status.RESOLVED: {
         Action.REOPEN: Status.IN_PROGRESS,
@@ -139,6 +158,8 @@ def test_every_state_and_action(status: Status, action: Action) -> None:
     state = incident_in(status)
     # only major incidents are reviewed, undeclared and given status updates
     state.major = action in (Action.REVIEW, Action.UNDECLARE_MAJOR, Action.STATUS_UPDATE)
+    if action in (Action.COMPLETE_STEP, Action.SKIP_STEP):
+        playbooks.attach(state, snapshot_of(TRIAGE, "triage"), NOW)
     entries = len(state.timeline)
     expected = EXPECTED[status].get(action)
     if expected is None:
@@ -291,7 +312,9 @@ def test_a_major_incident_closes_only_after_its_review() -> None:
     state.major = True
     with pytest.raises(ApplicationError) as rejected:
         lifecycle.check(state, Action.CLOSE, request(Action.CLOSE))
-    assert rejected.value.details[0]["field"] == "review"
+    assert rejected.value.type == lifecycle.INVALID_TRANSITION  # a 409, not bad input
+    assert rejected.value.details[0]["missing"] == ["review"]
+    assert rejected.value.details[0]["state"] == "resolved"
     lifecycle.apply(state, Action.REVIEW, request(Action.REVIEW), NOW)
     lifecycle.apply(state, Action.CLOSE, request(Action.CLOSE), NOW)
     assert state.status == Status.CLOSED and state.review is not None
@@ -301,4 +324,4 @@ def test_a_major_incident_closes_only_after_its_review() -> None:
 def test_only_major_incidents_are_reviewed() -> None:
     with pytest.raises(ApplicationError) as rejected:
         lifecycle.check(incident_in(Status.RESOLVED), Action.REVIEW, request(Action.REVIEW))
-    assert rejected.value.details[0]["field"] == "major"
+    assert rejected.value.details[0]["missing"] == ["major"]

@@ -355,3 +355,41 @@ def test_suggested_known_errors_and_vendor_news_reach_assignee_and_group() -> No
     for kind in ("known_errors_suggested", "vendor_update"):
         entry = lifecycle.record(state, NOW, "system", kind, details={})
         assert told(state, entry) == [("assignee", "sam"), ("group", "service-desk")], kind
+
+
+# --- affected callers and the desk's checks -----------------------------------------------------
+
+
+def test_affected_callers_hear_the_public_news_of_the_incident_as_its_caller_does() -> None:
+    state = working()
+    added = act(state, Action.AFFECTED, caller="bob")
+    assert told(state, added) == [("caller", "bob")]  # just bob: "you are on this incident"
+    act(state, Action.AFFECTED, caller="carol")
+    public = act(state, Action.COMMENT, text="Router replaced", visibility="public")
+    assert told(state, public) == [("caller", "alice"), ("caller", "bob"), ("caller", "carol")]
+    note = act(state, Action.COMMENT, text="Firmware bug?", visibility="work_note")
+    assert ("caller", "bob") not in told(state, note) and ("caller", "carol") not in told(
+        state, note
+    )
+    by_bob = act(state, Action.COMMENT, actor="bob", text="Still down here", visibility="public")
+    assert ("caller", "bob") not in told(state, by_bob)
+    act(state, Action.PEND, reason="awaiting_caller", note="Is it back?")
+    reopened_by_alice = act(state, Action.RESUME, actor="alice")
+    deliveries = deliveries_for(state, reopened_by_alice, len(state.timeline) - 1)
+    to_bob = [d for d in deliveries if d.recipient == "bob"]
+    assert to_bob and to_bob[0].context["caller"] == "bob"
+    assert to_bob[0].context["actor"] == "the caller"  # never alice's name
+    mailed = act(state, Action.COMMENT, actor="carol", text="Me too", visibility="public")
+    to_alice = deliveries_for(state, mailed, len(state.timeline) - 1)
+    assert [d.context["actor"] for d in to_alice if d.recipient == "alice"] == ["another caller"]
+
+
+def test_a_return_tells_the_service_desk_group_and_repeated_ones_the_incident_manager() -> None:
+    state = working()
+    act(state, Action.ASSIGN, group="network-l1", assignee="sam")
+    returned = act(state, Action.RETURN, reason="Not the network")
+    assert ("group", "service-desk") in told(state, returned)
+    act(state, Action.ASSIGN, group="dba-l1")
+    act(state, Action.RETURN, reason="Not the database")
+    assert state.timeline[-1].kind == "escalated"
+    assert ("incident_manager", "irene") in told(state)

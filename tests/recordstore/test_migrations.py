@@ -104,6 +104,7 @@ async def test_a_v0_1_0_database_upgrades_with_every_record(backend: str, v0_1_0
         await store.database.migrate()
         assert await current_revision(store.database) == head_revision()
         await _everything_reads_back(store, expected)
+        await _incident_search_was_filled_in(store)
         await _writes_continue_the_numbers(store)
         await store.database.migrate()  # a second start changes nothing
         assert await current_revision(store.database) == head_revision()
@@ -150,6 +151,22 @@ async def _everything_reads_back(store: RecordStore, expected: dict[str, Any]) -
     # The search index came through too: v0.1.0's FTS5 rows (SQLite) or GIN index (PostgreSQL).
     matches = await KnownErrorStore(store.database).search(KnownErrorQuery(text="vpn café"))
     assert [match.id for match in matches] == ["KE0000001"]
+
+
+async def _incident_search_was_filled_in(store: RecordStore) -> None:
+    """Revision 0005 indexed the v0.1.0 incidents: their text (not their work notes), and the
+    open ones in the queues."""
+
+    async def listed(**filters: Any) -> list[str]:
+        page = await store.list_incidents(IncidentFilter(**filters), limit=50)
+        return [view.number for view in page.items]
+
+    assert await listed(q="mail down") == [f"INC000000{n}" for n in (5, 4, 3, 2, 1)]
+    assert await listed(q="mail", open=True) == [f"INC000000{n}" for n in (4, 3, 2, 1)]
+    assert await listed(q="looking") == []  # v0.1.0's work notes stay out of the index
+    assert await listed(open=False) == ["INC0000005"]
+    queue = await store.queue(limit=50)
+    assert "INC0000005" not in [view.number for view in queue] and len(queue) == 4
 
 
 async def _writes_continue_the_numbers(store: RecordStore) -> None:

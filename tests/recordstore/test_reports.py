@@ -18,7 +18,7 @@ import pytest
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
-from domain import lifecycle, timers
+from domain import lifecycle, relations, timers
 from domain.models import (
     Action,
     ActionRequest,
@@ -40,16 +40,21 @@ from domain.models import (
     Status,
     UpdateRequest,
 )
-from domain.policy import MajorPolicy, Policy, Priority
+from domain.policy import MajorPolicy, PendingPolicy, Policy, Priority
 from recordstore import RecordStore
 from recordstore.reports import ReportQuery, SummaryReport, summary
+from recordstore.reports.models import hours_minutes
 from tests.support.stores import BACKENDS, fresh_store
 
 END = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)  # "now" for the generated records
 START = END - timedelta(days=60)
 DAY = timedelta(days=1)
 # No major incidents: their half-hourly stakeholder updates would only slow the simulation.
-POLICY = Policy(major=MajorPolicy(priorities=()))
+# Callers pending on are chased, so that some incidents resolve with no_response.
+POLICY = Policy(
+    major=MajorPolicy(priorities=()),
+    pending=PendingPolicy(remind_after="20m", reminders=1, calendar="24x7"),
+)
 GROUPS = ["service-desk", "network-l1", "dba-l1", "apps", "platform-l2"]
 CATEGORIES = ["network", "database", "email", "hardware", None]
 OPEN = {Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING}
@@ -73,13 +78,13 @@ def _next_action(rng: random.Random, state: IncidentState) -> tuple[Action, Acti
             if roll < 0.75:
                 return Action.ASSIGN, AssignRequest(group=group, assignee="agent-1")
             if roll < 0.85:
-                return Action.RESOLVE, _resolve(rng)
+                return Action.RESOLVE, _resolve(rng, state)
             if roll < 0.9:
                 return Action.CANCEL, CancelRequest(reason="not an incident")
             return Action.UPDATE, _reprioritise(rng, state)
         case Status.IN_PROGRESS:
             if roll < 0.25:
-                reason = rng.choice(list(PendingReason))
+                reason = rng.choice([*PendingReason, PendingReason.AWAITING_CALLER])
                 return Action.PEND, PendRequest(reason=reason, note="waiting")
             if roll < 0.35:
                 return Action.ASSIGN, AssignRequest(group=group)
@@ -87,11 +92,11 @@ def _next_action(rng: random.Random, state: IncidentState) -> tuple[Action, Acti
                 return Action.CANCEL, CancelRequest(reason="caller withdrew it")
             if roll < 0.45:
                 return Action.UPDATE, _reprioritise(rng, state)
-            return Action.RESOLVE, _resolve(rng)
+            return Action.RESOLVE, _resolve(rng, state)
         case Status.PENDING:
             if roll < 0.7:
                 return Action.RESUME, ResumeRequest()
-            return Action.RESOLVE, _resolve(rng)
+            return Action.RESOLVE, _resolve(rng, state)
         case Status.RESOLVED:
             if roll < 0.25:
                 return Action.REOPEN, ReopenRequest(reason="still broken")
@@ -103,9 +108,26 @@ def _next_action(rng: random.Random, state: IncidentState) -> tuple[Action, Acti
     return None
 
 
-def _resolve(rng: random.Random) -> ResolveRequest:
+def _resolve(rng: random.Random, state: IncidentState) -> ResolveRequest:
     code = rng.choice([ResolutionCode.FIXED, ResolutionCode.WORKAROUND, ResolutionCode.DUPLICATE])
-    return ResolveRequest(resolution_code=code, resolution_notes="restarted the service")
+    original = f"INC{rng.randint(1, 240):07d}" if code == ResolutionCode.DUPLICATE else None
+    if original == state.number:
+        original = "INC0000241"
+    return ResolveRequest(
+        resolution_code=code, resolution_notes="restarted the service", duplicate_of=original
+    )
+
+
+def _resolved_by_parent(rng: random.Random, state: IncidentState, now: datetime) -> None:
+    """A parent's resolution cascades to the incident (relations.resolve_from_parent)."""
+    parent = relations.ParentResolved(
+        parent="INC0000999",
+        group=None,
+        resolution_code=ResolutionCode.FIXED,
+        resolution_notes="the parent was fixed",
+        request_id=f"INC0000999/{rng.randint(1, 10**6)}",
+    )
+    relations.resolve_from_parent(state, parent, now)
 
 
 def _reprioritise(rng: random.Random, state: IncidentState) -> UpdateRequest:
@@ -135,6 +157,9 @@ def _live(rng: random.Random, number: int) -> IncidentView:
         if now >= END:
             break
         timers.fire_due(state, now)  # breaches, escalations, auto-close: as the timers would
+        if state.status in lifecycle.WORKING and rng.random() < 0.06:
+            _resolved_by_parent(rng, state, now)
+            continue
         step = _next_action(rng, state)
         if step is None:
             break
@@ -167,6 +192,12 @@ def test_the_generated_incidents_cover_what_the_report_measures() -> None:
     assert sum(v.resolution_sla.breached_at is not None for v in views) >= 20
     assert sum(v.survey_score is not None for v in views) >= 20
     assert sum(v.resolved_at is not None and v.started_at is None for v in views) >= 3
+    assert sum(v.resolved_by_parent for v in views) >= 5
+    assert sum(v.resolution_code == ResolutionCode.DUPLICATE for v in views) >= 5
+    assert sum(v.duplicate_of is not None for v in views) >= 5
+    closed_unanswered = [v for v in views if v.close_code and v.resolution_code == "no_response"]
+    assert len(closed_unanswered) >= 3
+    assert {v.close_code for v in views} == {*CloseCode, None}
     assert max(v.created_at for v in views) - min(v.created_at for v in views) > 55 * DAY
 
 
@@ -177,13 +208,29 @@ def within(moment: datetime | None, start: datetime, end: datetime) -> bool:
     return moment is not None and start <= moment < end
 
 
+def h_mm(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    minutes = int(seconds // 60) + (1 if seconds % 60 >= 30 else 0)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
 def durations(seconds: list[float]) -> dict[str, Any]:
     if not seconds:
-        return {"count": 0, "mean_seconds": None, "median_seconds": None}
+        return {
+            "count": 0,
+            "mean_seconds": None,
+            "median_seconds": None,
+            "mean_text": None,
+            "median_text": None,
+        }
+    mean, median = sum(seconds) / len(seconds), statistics.median(seconds)
     return {
         "count": len(seconds),
-        "mean_seconds": sum(seconds) / len(seconds),
-        "median_seconds": statistics.median(seconds),
+        "mean_seconds": mean,
+        "median_seconds": median,
+        "mean_text": h_mm(mean),
+        "median_text": h_mm(median),
     }
 
 
@@ -216,6 +263,7 @@ def sla(views: list[IncidentView], start: datetime, end: datetime, clock: str) -
 
 
 def backlog(views: list[IncidentView], end: datetime) -> dict[str, Any]:
+    """Open at `end`, by age then (the caller passes min(to, now))."""
     buckets = {"<1d": 0, "1-3d": 0, "3-7d": 0, "7-30d": 0, ">30d": 0}
     for v in views:
         ended = [t for t in (v.resolved_at, v.closed_at, v.canceled_at) if t is not None]
@@ -232,11 +280,29 @@ def backlog(views: list[IncidentView], end: datetime) -> dict[str, Any]:
             buckets["7-30d"] += 1
         else:
             buckets[">30d"] += 1
-    return {"total": sum(buckets.values()), "by_age": buckets}
+    return {
+        "total": sum(buckets.values()),
+        "by_age": buckets,
+        "as_of": end.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def closes(views: list[IncidentView], start: datetime, end: datetime) -> dict[str, int]:
+    """Closed in the window by close code; those resolved for want of an answer apart."""
+    counted = {c.value: 0 for c in CloseCode} | {"no_response": 0}
+    for v in views:
+        if v.close_code and within(v.closed_at, start, end):
+            no_answer = v.resolution_code == ResolutionCode.NO_RESPONSE
+            counted["no_response" if no_answer else v.close_code.value] += 1
+    return counted
 
 
 def brute_force(
-    start: datetime, end: datetime, group: str | None = None, priority: Priority | None = None
+    start: datetime,
+    end: datetime,
+    group: str | None = None,
+    priority: Priority | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     views = [
         v
@@ -269,6 +335,11 @@ def brute_force(
         v.number for v in views if within(v.resolution_sla.breached_at, start, end)
     }
     reassignments = sum(v.reassignment_count for v in resolved)
+    on_their_own = [
+        v
+        for v in resolved
+        if not v.resolved_by_parent and v.resolution_code != ResolutionCode.DUPLICATE
+    ]
     scores = [v.survey_score for v in resolved if v.survey_score is not None]
     return {
         "counts": {
@@ -297,14 +368,11 @@ def brute_force(
             "mean": reassignments / len(resolved) if resolved else None,
         },
         "first_contact_resolution": rate(
-            sum(1 for v in resolved if v.reassignment_count == 0), len(resolved)
+            sum(1 for v in on_their_own if v.reassignment_count == 0), len(on_their_own)
         ),
-        "backlog": backlog(views, end),
+        "backlog": backlog(views, min(end, now) if now else end),
         "survey": {"count": len(scores), "mean": sum(scores) / len(scores) if scores else None},
-        "closed": {c.value: 0 for c in CloseCode}
-        | tally(
-            [v.close_code.value for v in views if v.close_code and within(v.closed_at, start, end)]
-        ),
+        "closed": closes(views, start, end),
     }
 
 
@@ -348,6 +416,21 @@ async def test_figures_match_brute_force(filled: RecordStore, window: str) -> No
     report = await summary(filled.database, ReportQuery(from_=start, to=end))
     expected = brute_force(start, end)
     assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
+
+
+async def test_the_backlog_is_measured_now_when_to_lies_ahead(filled: RecordStore) -> None:
+    start, end = WINDOWS["all 60 days"]
+    now = START + 40 * DAY + timedelta(hours=5)
+    report = await summary(filled.database, ReportQuery(from_=start, to=end), now)
+    expected = brute_force(start, end, now=now)
+    assert report.model_dump(mode="json", exclude={"window"}) == approx(expected)
+    assert report.backlog.as_of == now and report.backlog != brute_force(start, end)["backlog"]
+
+
+def test_durations_read_as_hours_and_minutes() -> None:
+    assert [hours_minutes(s) for s in (None, 0, 29.9, 30, 3_599, 3_600, 180_000)] == [
+        None, "0:00", "0:00", "0:01", "1:00", "1:00", "50:00"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Record workflow histories of full lifecycles into tests/histories/ for the replay test.
 
 Run once per release, BEFORE changing workflow code:
-`.venv/bin/python -m tests.support.record_histories`.
+`.venv/bin/python -m tests.support.record_histories RELEASE [SCENARIO ...]` (all scenarios
+unless named).
 The files of earlier releases stay; test_replay.py replays all of them against today's code,
 so a change that would break running incidents fails CI.
 """
@@ -81,10 +82,11 @@ class Recorder:
 
     async def open(self, **fields: Any) -> WorkflowHandle[Any, Any]:
         number = await self.store.allocate_number()
+        caller = fields.pop("caller", "alice")
         create = IncidentCreate(
             short_description=fields.pop("short_description", "Mail down"), **fields
         )
-        state = open_incident(number, create, "alice", "alice", POLICY, datetime.now(UTC))
+        state = open_incident(number, create, caller, caller, POLICY, datetime.now(UTC))
         return await start_incident(self.client, self.queue, state)
 
     async def act(self, handle: WorkflowHandle[Any, Any], action: str, **body: Any) -> IncidentView:
@@ -185,6 +187,35 @@ async def caller_comment(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
     return [h]
 
 
+async def desk_checks(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    """Issue 16: a misroute returned twice, repeat callers, a duplicate linked both ways."""
+    original = await r.open(short_description="Office internet down", impact=3)
+    await r.act(original, "assign", group="network-l1", assignee="sam")
+    await r.act(original, "start")
+    await r.act(original, "return", reason="A laptop's Wi-Fi")
+    await r.act(original, "assign", group="dba-l1")
+    await r.act(original, "return", reason="Not a database")  # the incident manager decides
+    await original.signal("affected", {"caller": 42})  # rejected
+    for caller in ("bob", "carol", "dave"):  # repeat_calls: escalated, impact suggested
+        await r.act(original, "affected", caller=caller)
+    duplicate = await r.open(short_description="No internet", caller="erin")
+    await r.act(duplicate, "assign", group="desk", assignee="sam")
+    number = (await original.query("view", result_type=IncidentView)).number
+    await r.act(
+        duplicate,
+        "resolve",
+        resolution_code="duplicate",
+        resolution_notes="Reported already",
+        duplicate_of=number,
+    )
+    await asyncio.sleep(0.5)
+    await r.act(original, "comment", text="Router replaced", visibility="public")
+    await r.act(original, "resolve", resolution_code="fixed", resolution_notes="Router")
+    await r.act(original, "close")
+    await r.act(duplicate, "close")
+    return [original, duplicate]
+
+
 SCENARIOS = [
     full_lifecycle,
     timers_fire,
@@ -192,6 +223,7 @@ SCENARIOS = [
     parent_and_children,
     alert_storm,
     caller_comment,
+    desk_checks,
 ]
 
 
@@ -208,7 +240,8 @@ async def main(release: str) -> None:
     HISTORIES.mkdir(exist_ok=True)
     async with build_worker(env.client, queue, store, policy=POLICY):
         recorder = Recorder(env.client, store, queue)
-        for scenario in SCENARIOS:
+        only = sys.argv[2:]  # scenario names: record just these
+        for scenario in [s for s in SCENARIOS if not only or s.__name__ in only]:
             handles = await scenario(recorder)
             for index, handle in enumerate(handles):
                 await asyncio.wait_for(handle.result(), timeout=60)

@@ -74,7 +74,7 @@ async def test_a_major_incident_waits_for_its_review_before_closing(
     await act(handle, "resolve", resolution_code="fixed", resolution_notes="Switch replaced")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await act(handle, "close")
-    assert refused.value.cause.details[0]["field"] == "review"  # type: ignore[union-attr]
+    assert refused.value.cause.details[0]["missing"] == ["review"]  # type: ignore[union-attr]
 
     await time_env.sleep(timedelta(days=3))  # past auto-close (1d) and review due (2d)
     assert (await view(handle)).status == Status.RESOLVED
