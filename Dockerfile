@@ -21,6 +21,7 @@ COPY recordstore/ recordstore/
 COPY mailin/ mailin/
 COPY policy/ policy/
 COPY templates/ templates/
+COPY models/ models/
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent incidentflow \
     && mkdir -p /var/lib/incidentflow/attachments \
@@ -30,6 +31,7 @@ RUN pip install . \
 ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
     INCIDENTFLOW_POLICY_FILE=/app/policy/default.toml \
     INCIDENTFLOW_REPLY_TEMPLATES_DIR=/app/templates/replies \
+    INCIDENTFLOW_MODELS_DIR=/app/models \
     INCIDENTFLOW_TOKENS_FILE=/etc/incidentflow/tokens.toml
 
 USER incidentflow
