@@ -10,7 +10,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from core.settings import DEFAULT_MODELS_DIR, Settings, load_models
-from domain import lifecycle, playbook_runs, playbooks
+from domain import lifecycle, playbook_runs, playbooks, presentation
 from domain.incident_models import ModelError, StepState, load_catalogue
 from domain.models import Action, CompleteStepRequest, IncidentCreate, SkipStepRequest
 from domain.policy import Policy, Priority, parse_policy
@@ -292,3 +292,10 @@ def test_a_comment_step_needs_a_known_template_and_its_vars() -> None:
         "models.ask.steps.0.comment.vars: the reply template 'awaiting-information' needs question"
         in str(missing.value)
     )
+
+
+def test_the_temporal_ui_details_show_the_playbook() -> None:
+    state = _opened()
+    details = presentation.current_details(state, NOW)
+    assert state.playbook is not None
+    assert f"- playbook outage ({state.playbook.version}): 0/4 done; ready: scope" in details
