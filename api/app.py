@@ -119,8 +119,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+_permissions_checked = False
+
+
 def _check_permissions(app: FastAPI) -> None:
-    """Every operation has its row in the permissions table, and every row its operation."""
+    """Every operation has its row in the permissions table, and every row its operation.
+    Once a process: every app has the same routes, and the OpenAPI document this reads takes
+    a quarter of a second to build (the tests build an app per test)."""
+    global _permissions_checked
+    if _permissions_checked:
+        return
     served = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
@@ -128,6 +136,7 @@ def _check_permissions(app: FastAPI) -> None:
     }
     if unmatched := served ^ set(permissions.TABLE):
         raise RuntimeError(f"api/permissions.py TABLE and the routes differ: {sorted(unmatched)}")
+    _permissions_checked = True
 
 
 async def _observe(

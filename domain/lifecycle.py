@@ -134,10 +134,22 @@ def precondition_unmet(
     return ApplicationError(message, details, type=INVALID_TRANSITION, non_retryable=True)
 
 
+# How a refusal names the actions whose names are not verbs ("cannot affected ..." otherwise).
+_AS_VERB = {
+    "affected": "add an affected caller to",
+    "declare_major": "declare as major",
+    "undeclare_major": "undeclare as major",
+    "link_parent": "link a parent to",
+    "vendor_ticket": "open a vendor ticket for",
+    "status_update": "post a status update on",
+}
+
+
 def invalid_transition(status: Status, action: Action | str) -> ApplicationError:
     allowed = [a.value for a in allowed_actions(status)]
+    verb = _AS_VERB.get(str(action), str(action))
     return ApplicationError(
-        f"cannot {action} an incident that is {status}; allowed: {', '.join(allowed) or 'none'}",
+        f"cannot {verb} an incident that is {status}; allowed: {', '.join(allowed) or 'none'}",
         {"state": status.value, "action": str(action), "allowed_actions": allowed},
         type=INVALID_TRANSITION,
         non_retryable=True,

@@ -311,7 +311,25 @@ async def transition(
             partial(_execute, services, principal, number, action, request),
             IncidentLinks(services.store.database),
         )
-    return await _execute(services, principal, number, action, request)
+    view = await _execute(services, principal, number, action, request)
+    original = getattr(request, "duplicate_of", None)
+    if action == Action.RESOLVE and original:
+        await _original_lists(services, original, number)
+    return view
+
+
+async def _original_lists(services: Services, original: str, duplicate: str) -> None:
+    """The original hears of a duplicate a moment after the resolve (a signal, then its
+    record): wait for its record to list it, bounded, so that the duplicate's caller, now
+    affected, can read the original as soon as the resolve has answered."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINK_WAIT_SECONDS
+    while loop.time() < deadline:
+        record = await services.store.get_incident(original)
+        if record is None or duplicate in record.duplicates:
+            return
+        await asyncio.sleep(0.1)
+    log.warning("original not yet linked to its duplicate", incident=original, duplicate=duplicate)
 
 
 async def _execute(
@@ -360,6 +378,8 @@ UPDATES_IN_FLIGHT = 8
 UPDATE_WAIT_SECONDS = 25.0
 # A read waits this long for the workflow, then shows the record instead (marked as such).
 QUERY_WAIT_SECONDS = 3.0
+# A resolve as a duplicate waits this long for the original's record to list it.
+LINK_WAIT_SECONDS = 5.0
 RETRY_AFTER_SECONDS = 5
 _update_gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
 

@@ -1,6 +1,8 @@
-"""An alert storm over both doors (PagerDuty Events v2 and the Alertmanager webhook): 1,000
-distinct keys with 4,000 repeats, 16 requests in flight. No 5xx; one incident per key; every
-accepted trigger counted once (the incidents' occurrences add up to the accepted triggers)."""
+"""An alert storm over both doors (PagerDuty Events v2 and the Alertmanager webhook): 200
+distinct keys with 800 repeats, shuffled, 16 requests in flight. No 5xx; one incident per key;
+every accepted trigger counted once (the incidents' occurrences add up to the accepted
+triggers). Fewer keys than `make bench`'s 1,000 make a key's identical triggers meet in flight
+more often, not less; the bench measures the rate at full size."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench import alert_storm
 from tests.support.integrations import integration, integration_stack
 
-KEYS, REPEATS, IN_FLIGHT = 1000, 4, 16
+KEYS, REPEATS, IN_FLIGHT = 200, 4, 16
 
 
 async def bounded(calls: list[Callable[[], Awaitable[None]]], limit: int) -> list[BaseException]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from core.settings import PROJECT_DIR, Settings
+from core.settings import PROJECT_DIR, Settings, load_cis, load_directory, load_policy
 from devrun import stack as devrun
 from domain.search_attributes import ALL_KEYS, cli_flags, cli_type_name
 
@@ -167,3 +167,33 @@ def test_dev_tokens_file_has_one_principal_per_role(tmp_path: Path) -> None:
     assert all(len(token) >= 32 for token in tokens)
     # A second `make run` keeps the tokens already handed out.
     assert devrun.ensure_tokens_file(path) == principals
+
+
+def _bind(service: dict[str, Any], target: str) -> dict[str, Any]:
+    [volume] = [v for v in service.get("volumes", []) if v["target"] == target]
+    assert volume["type"] == "bind" and volume["read_only"] is True
+    assert volume["bind"]["create_host_path"] is False
+    return volume
+
+
+@pytest.mark.parametrize("name", ["worker", "api", "mailin"])
+def test_every_service_reads_the_mounted_directory(services: dict[str, Any], name: str) -> None:
+    target = environment(services[name])["INCIDENTFLOW_DIRECTORY_FILE"]
+    assert _bind(services[name], target)["source"] == "./deploy/directory.toml"
+
+
+def test_the_api_reads_the_mounted_ci_catalogue(services: dict[str, Any], tmp_path: Path) -> None:
+    api = services["api"]
+    target = environment(api)["INCIDENTFLOW_CIS_FILE"]
+    assert _bind(api, target)["source"] == "./deploy/cis.toml"
+    # The examples the header says to copy load together, as the API loads them.
+    settings = Settings(
+        data_dir=tmp_path,
+        directory_file=PROJECT_DIR / "deploy" / "directory.example.toml",
+        cis_file=PROJECT_DIR / "deploy" / "cis.example.toml",
+    )
+    directory = load_directory(settings, load_policy(settings))
+    assert load_cis(settings, directory).get("office-internet") is not None
+    header = (PROJECT_DIR / "docker-compose.yml").read_text().split("services:", 1)[0]
+    for copied in ("directory", "cis"):
+        assert f"cp deploy/{copied}.example.toml deploy/{copied}.toml" in header

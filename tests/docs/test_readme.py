@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import PROJECT_DIR
 from domain import search_attributes as sa
 from domain.policy import parse_policy
-from tests.support.apistack import Stack, eventually
+from tests.support.apistack import Stack, api_stack, eventually, stack_settings
 from tests.support.factories import new_incident, start
 
 README = (PROJECT_DIR / "README.md").read_text()
@@ -107,7 +107,9 @@ PROMISES: dict[str, Callable[[Any, WorkflowExecutionStatus | None], bool]] = {
                                             and a.get(sa.INCIDENT_STATUS) in OPEN,
     "a group's queue": lambda a, s: a.get(sa.INCIDENT_GROUP) == "service-desk" and s == RUNNING
                                     and a.get(sa.INCIDENT_STATUS) in OPEN,
-    "someone's incidents": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam",
+    "someone's open work": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam" and s == RUNNING
+                                        and a.get(sa.INCIDENT_STATUS) in OPEN,
+    "everything someone worked": lambda a, s: a.get(sa.INCIDENT_ASSIGNEE) == "sam",
     "waiting on someone": lambda a, s: a.get(sa.INCIDENT_STATUS) == "pending",
     "major incidents": lambda a, s: a.get(sa.INCIDENT_MAJOR) is True,
 }  # fmt: skip
@@ -165,7 +167,8 @@ async def test_the_readme_operator_queries_return_what_they_promise(
     p1, p3 = f"incident-{p1}", f"incident-{p3}"
     expected_in = {
         "one incident": None, "open P1s": p1, "in progress P1s": p1,
-        "breached and still open": late.id, "a group's queue": p1, "someone's incidents": p1,
+        "breached and still open": late.id, "a group's queue": p1, "someone's open work": p1,
+        "everything someone worked": p1,
         "waiting on someone": p3, "major incidents": p1,
     }  # fmt: skip
     for label, query in OPERATOR_QUERIES.items():
@@ -183,7 +186,7 @@ async def test_the_readme_operator_queries_return_what_they_promise(
         broken = [wf.id for wf in found if not promise(wf.typed_search_attributes, wf.status)]
         assert broken == [], f"{label}: {query} returned {broken}"
     resolved = f"incident-{done}"
-    for label in ("open P1s", "a group's queue"):
+    for label in ("open P1s", "a group's queue", "someone's open work"):
 
         async def still(q: str = OPERATOR_QUERIES[label]) -> list[Any]:
             return [wf async for wf in client.list_workflows(q)]
@@ -192,3 +195,37 @@ async def test_the_readme_operator_queries_return_what_they_promise(
         assert resolved not in {wf.id for wf in found}, label
     running = await client.get_workflow_handle(resolved).describe()
     assert running.status == RUNNING  # resolved, not closed: ExecutionStatus alone would list it
+
+
+async def test_the_readme_desk_walkthrough_works_verbatim(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
+) -> None:
+    """The "one outage, many callers" block (issue 16's check), with `make run`'s CI catalogue."""
+    (desk,) = [block for block in BLOCKS if "/incidents/similar" in block]
+    address = dev_env.client.service_client.config.target_host
+    settings = stack_settings(
+        tmp_path,
+        address,
+        task_queue,
+        database_url=records_url,
+        cis_file=PROJECT_DIR / "deploy" / "cis.example.toml",
+    )
+    async with api_stack(dev_env.client, settings) as stack:
+        setup = BLOCKS[0].replace("http://127.0.0.1:8000", str(stack.http.base_url), 1)
+        output = await run_shell(f"{setup}\n{desk}", stack, address)
+        told = re.search(r"first (INC\d{7}) stray (INC\d{7}) vpn (INC\d{7})", output)
+        assert told is not None, output
+        first, stray, vpn = told.groups()
+        original = await stack.ok("GET", f"/incidents/{first}")
+        assert original["affected_callers"] == ["carol", "dave", "erin", "alice"]
+        assert original["duplicates"] == [stray] and original["status"] == "in_progress"
+        escalated = [e for e in await stack.ok("GET", f"/incidents/{first}/timeline")
+                     if e["kind"] == "escalated"]  # fmt: skip
+        assert len(escalated) == 1 and escalated[0]["details"]["affected_count"] == 3
+        misrouted = await stack.ok("GET", f"/incidents/{vpn}")
+        assert (misrouted["returns"], misrouted["assignment_group"]) == (2, "service-desk")
+        assert "returned 2 times" in str(await stack.ok("GET", f"/incidents/{vpn}/timeline"))
+        queue = await stack.ok("GET", "/queues/groups/service-desk?limit=500")
+        listed = [item["number"] for item in queue["items"]]
+        assert vpn in listed and first in listed and stray not in listed
+        assert listed.index(vpn) < listed.index(first)  # P2's response clock before P3's

@@ -20,11 +20,17 @@ from devrun.stack import DEV_PRINCIPALS
 from recordstore import RecordStore
 from worker import build_worker
 
-# The dev principals of `make run`, a second requester and agents of other groups, with tokens
-# the tests can present; their groups are in DIRECTORY.
+# The dev principals of `make run`, a second requester and agents of other groups (olga: the
+# desk scenario's own), with tokens the tests can present; their groups are in DIRECTORY.
 TOKENS = {
     name: (role, f"{name}-token-0123456789abcdef")
-    for name, role in (*DEV_PRINCIPALS, ("bob", "requester"), ("dana", "agent"), ("nina", "agent"))
+    for name, role in (
+        *DEV_PRINCIPALS,
+        ("bob", "requester"),
+        ("dana", "agent"),
+        ("nina", "agent"),
+        ("olga", "agent"),
+    )
 }
 DIRECTORY = Path(__file__).with_name("directory.toml")
 

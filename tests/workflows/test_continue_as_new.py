@@ -23,12 +23,13 @@ from worker import build_worker
 # One status update a second stands in for 30 days of updates every 30 minutes (1,440 of
 # them): the history limit below is scaled down by the same factor.
 POLICY = parse_policy('[major]\nupdate_interval = "1s"\n')
+COMMENTS = 50  # at most 20 updates a run (below): at least three runs
 
 
 @pytest_asyncio.fixture(scope="module")
 async def small_history_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await dev_server_with(
-        **{"limit.historyCount.suggestContinueAsNew": 60, "history.maxTotalUpdates": 60}
+        **{"limit.historyCount.suggestContinueAsNew": 60, "history.maxTotalUpdates": 20}
     )
     yield env
     await env.shutdown()
@@ -98,14 +99,14 @@ async def test_a_stream_of_updates_continues_as_new_before_the_update_limit(
     small_history_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     """Temporal refuses updates past `history.maxTotalUpdates` in one run (2,000 by default;
-    60 here): a busy incident must move to a new run before that, never wedge."""
+    20 here): a busy incident must move to a new run before that, never wedge."""
     env = small_history_env
     store = RecordStore(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
     await store.database.migrate()
     queue = f"updates-{uuid.uuid4()}"
     async with build_worker(env.client, queue, store):
         handle = await start(env.client, queue, new_incident())
-        for index in range(150):
+        for index in range(COMMENTS):
             await act(handle, "comment", text=f"comment {index}")
         runs = [wf async for wf in env.client.list_workflows(f'WorkflowId="{handle.id}"')]
         assert len(runs) >= 3
@@ -116,5 +117,5 @@ async def test_a_stream_of_updates_continues_as_new_before_the_update_limit(
         stored = await store.get_timeline(number)
         merged = stored[: window.offset] + window.entries
         texts = [e.details["text"] for e in merged if e.kind == "comment"]
-        assert texts == [f"comment {index}" for index in range(150)]
+        assert texts == [f"comment {index}" for index in range(COMMENTS)]
     await store.dispose()
