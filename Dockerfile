@@ -22,6 +22,13 @@ COPY mailin/ mailin/
 COPY policy/ policy/
 COPY templates/ templates/
 COPY models/ models/
+COPY console/ console/
+# The web console's front-end libraries, from npm by its lock file; node goes once they are in.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nodejs npm \
+    && (cd console/assets && npm ci --no-audit --no-fund --omit=dev) \
+    && apt-get purge -y nodejs npm && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /root/.npm
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent incidentflow \
     && mkdir -p /var/lib/incidentflow/attachments \
@@ -29,6 +36,7 @@ RUN pip install . \
 
 # Explicit paths: core/settings.py's defaults are relative to the source tree.
 ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
+    INCIDENTFLOW_CONSOLE_ASSETS_DIR=/app/console/assets/node_modules \
     INCIDENTFLOW_POLICY_FILE=/app/policy/default.toml \
     INCIDENTFLOW_REPLY_TEMPLATES_DIR=/app/templates/replies \
     INCIDENTFLOW_MODELS_DIR=/app/models \

@@ -1,5 +1,6 @@
 # The interface to the project: `make run`, `make test`, `make lint`.
-# Every target works from a fresh clone: it creates .venv first if needed.
+# Every target works from a fresh clone: it creates .venv first if needed (and installs the web
+# console's front-end libraries from npm: console/assets/package-lock.json).
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,9 +12,10 @@ STAMP := $(VENV)/.incidentflow-installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml console/assets/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -e '.[dev]'
+	cd console/assets && npm ci --no-audit --no-fund
 	touch $@
 
 # The Temporal dev server, the worker and the API; Ctrl-C stops them all.
@@ -29,7 +31,7 @@ test-fast: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain workflows api mailin
+	$(BIN)/mypy domain workflows api mailin console
 
 # Its own dev server, worker and API on free ports: one table, and bench-results.json.
 bench: venv

@@ -13,6 +13,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
+import console.app as console
 from api import errors, permissions
 from api.auth import TokenBook
 from api.idempotency import IdempotencyKeys
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(queues.router)
     app.include_router(replies.router)
+    console.install(app, settings)  # the web console: pages on the same service layer
     app.add_middleware(IdempotencyKeys)  # inside _observe: replays are counted too
     app.middleware("http")(_observe)
     app.add_middleware(RequestIntake, max_bytes=settings.max_body_bytes)  # outermost

@@ -32,12 +32,19 @@ async def current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    principal = services.tokens.authenticate(credentials.credentials)
-    if principal is None and services.oidc is not None:
-        principal = await services.oidc.authenticate(credentials.credentials)
+    principal = await authenticate(services, credentials.credentials)
     if principal is None:
         raise Unauthorized("unknown or invalid bearer token")
-    return people.in_directory(principal, services.directory)
+    return principal
+
+
+async def authenticate(services: Services, token: str) -> Principal | None:
+    """Who a token names: the tokens file, else an OpenID Connect JWT; groups from the
+    directory. The web console resolves its session's token here too."""
+    principal = services.tokens.authenticate(token)
+    if principal is None and services.oidc is not None:
+        principal = await services.oidc.authenticate(token)
+    return None if principal is None else people.in_directory(principal, services.directory)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

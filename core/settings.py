@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.cis import Catalogue, CisError, parse_cis
@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     imap_poll_seconds: float = Field(default=30.0, gt=0)
     # Attachment files, content-addressed; default `<data_dir>/attachments`.
     attachments_dir: Path | None = None
+    # The web console's session key (cookies are encrypted and signed with it); unset, one is
+    # generated once as `<data_dir>/console-secret`. Several API replicas must share one.
+    console_secret: SecretStr | None = None
+    # Where `npm ci` put the console's front-end libraries (console/assets/package.json);
+    # default `console/assets/node_modules` beside the code.
+    console_assets_dir: Path | None = None
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 

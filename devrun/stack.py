@@ -26,6 +26,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
@@ -255,10 +256,18 @@ def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
     print(f"Policy file: {settings.policy_file}")
     print(f"Tokens file: {settings.resolved_tokens_file}")
     print(f"Directory:   {settings.resolved_directory_file} (people and groups)")
+    print(f"Web console: {api}/console/")
     print(f"CIs:         {settings.resolved_cis_file} (configuration items)\n")
     for principal in principals:
         print(f"{principal['name']} ({', '.join(principal['roles'])}): {principal['token']}")
         print(f'  curl -H "Authorization: Bearer {principal["token"]}" {api}/incidents')
+        print(f"  console: {console_sign_in_link(api, principal['token'])}")
+
+
+def console_sign_in_link(api: str, token: str) -> str:
+    """A one-click sign-in for a dev person: the token rides in the URL's fragment, which the
+    browser never sends (console/static/console.js puts it in the sign-in form and submits)."""
+    return f"{api}/console/sign-in#token={quote(token, safe='')}"
     print("\nCtrl-C stops everything.", flush=True)
 
 

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 
 from domain import lifecycle
-from domain.models import IncidentRecord
 from recordstore import RecordStore
 from recordstore.links import IncidentLinks, LinkCycle
 from recordstore.migrations import alembic_config
+from recordstore.schema import incidents
+from recordstore.store import _incident_row as incident_row
 from tests.support.factories import new_incident
 
 
@@ -74,8 +76,14 @@ async def test_revision_0002_copies_the_links_of_recorded_incidents(tmp_path: Pa
     try:
         parent, child = new_incident(), new_incident()
         linked = lifecycle.view(child).model_copy(update={"parent": parent.number})
-        for view in (lifecycle.view(parent), linked):
-            await store.upsert_incident(IncidentRecord(view=view, timeline_start=0, new_entries=[]))
+        # Rows as the v0.1.0 code wrote them: only the columns revision 0001 has.
+        async with store.database.engine.begin() as conn:
+            columns = await conn.run_sync(
+                lambda sync: {c["name"] for c in sa.inspect(sync).get_columns("incidents")}
+            )
+            for view in (lifecycle.view(parent), linked):
+                row = {k: v for k, v in incident_row(view).items() if k in columns}
+                await conn.execute(sa.insert(incidents).values(row))
         await store.database.migrate()
         links = IncidentLinks(store.database)
         assert await links.parent_of(child.number) == parent.number
