@@ -21,6 +21,7 @@ COPY recordstore/ recordstore/
 COPY mailin/ mailin/
 COPY policy/ policy/
 COPY templates/ templates/
+COPY models/ models/
 COPY console/ console/
 # The web console's front-end libraries, from npm by its lock file; node goes once they are in.
 RUN apt-get update \
@@ -38,6 +39,7 @@ ENV INCIDENTFLOW_DATA_DIR=/var/lib/incidentflow \
     INCIDENTFLOW_CONSOLE_ASSETS_DIR=/app/console/assets/node_modules \
     INCIDENTFLOW_POLICY_FILE=/app/policy/default.toml \
     INCIDENTFLOW_REPLY_TEMPLATES_DIR=/app/templates/replies \
+    INCIDENTFLOW_MODELS_DIR=/app/models \
     INCIDENTFLOW_TOKENS_FILE=/etc/incidentflow/tokens.toml
 
 USER incidentflow

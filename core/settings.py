@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     db_auto_migrate: bool = True
     policy_file: Path = DEFAULT_POLICY_FILE
     # Incident models and playbooks (contract 14): every *.toml here, with the policy's own
-    # [models.NAME] tables. Unset (empty): the policy's only.
+    # [models.NAME] tables (None in code: the policy's only).
     models_dir: Path | None = DEFAULT_MODELS_DIR
     tokens_file: Path | None = None
     # Reply templates (contract 14): one Markdown file each, front matter and text; the shipped

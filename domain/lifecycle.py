@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain import bounds, playbooks, sla
 from domain.calendar import Calendar
-from domain.incident_models import ModelSnapshot
+from domain.incident_models import ModelSnapshot, fill
 from domain.messages import INVALID_REQUEST as INVALID_REQUEST
 from domain.messages import invalid_request as invalid_request
 from domain.models import (
@@ -208,6 +208,8 @@ def open_incident(
     )
     for clock in clocks(state):
         sla.refresh_due(clock, calendar_of(state, clock))
+    if model is not None and not state.description and model.defaults.description:
+        state.description = fill(model.defaults.description, playbooks.template_values(state))
     details: dict[str, Any] = {
         "priority": priority.value,
         "short_description": create.short_description,
@@ -228,17 +230,13 @@ PLAYBOOK_ATTACHED = "playbook_attached"
 
 
 def _with_model_defaults(create: IncidentCreate, model: ModelSnapshot) -> IncidentCreate:
-    """Impact, urgency and description from the model where the request gave none."""
+    """Impact and urgency from the model where the request gave none."""
     defaults, given = model.defaults, create.model_fields_set
     update: dict[str, Any] = {}
     if defaults.impact is not None and "impact" not in given:
         update["impact"] = defaults.impact
     if defaults.urgency is not None and "urgency" not in given:
         update["urgency"] = defaults.urgency
-    if defaults.description and not create.description:
-        update["description"] = defaults.description.replace(
-            "{short_description}", create.short_description
-        )
     return create.model_copy(update=update) if update else create
 
 

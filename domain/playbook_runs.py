@@ -48,6 +48,7 @@ class PlaybookHttpCall(BaseModel):
     key: str
     number: str
     model: str
+    attached_at: datetime  # which attachment of the model (re-categorised A -> B -> A)
     step: str
     attempt: int
     method: str
@@ -137,6 +138,7 @@ def _http(
         key=f"{state.number}/playbook/{model}/{step.id}/{step.attempts}",
         number=state.number,
         model=model,
+        attached_at=state.playbook.attached_at,
         step=step.id,
         attempt=step.attempts,
         method=step.http.method,
@@ -176,9 +178,15 @@ def failed(state: IncidentState, step: PlaybookStep, error: str, now: datetime) 
 
 
 def _running(state: IncidentState, call: PlaybookHttpCall) -> PlaybookStep | None:
-    playbook = state.playbook
-    if playbook is None or playbook.model != call.model:
-        return None  # re-categorised since: the old playbook is on record as it was
+    """The step the call ran for, in the playbook it ran for: the current one, or one a
+    re-categorisation has put on record since (its outcome is recorded there)."""
+    playbooks_ = [*state.previous_playbooks, *([state.playbook] if state.playbook else [])]
+    playbook = next(
+        (p for p in playbooks_ if (p.model, p.attached_at) == (call.model, call.attached_at)),
+        None,
+    )
+    if playbook is None:
+        return None
     step = playbook.step(call.step)
     if step is None or step.state != StepState.RUNNING or step.attempts != call.attempt:
         return None

@@ -23,6 +23,9 @@ from domain.incident_models import (
 )
 from domain.models import CompleteStepRequest, IncidentState, SkipStepRequest
 
+# A step keeps the start of its note (the timeline entry has it whole): the state stays small.
+NOTE_KEPT = 500
+
 
 class StepConflict(Exception):
     """A step action the playbook's state does not allow (a 409); `missing` names the steps
@@ -196,7 +199,8 @@ def complete(state: IncidentState, request: CompleteStepRequest, now: datetime) 
         step.state, step.at, step.error = StepState.READY, now, None
         details["retry"] = True
         return details
-    step.state, step.by, step.at, step.note = StepState.DONE, request.actor, now, request.note
+    note = request.note[:NOTE_KEPT] if request.note else None
+    step.state, step.by, step.at, step.note = StepState.DONE, request.actor, now, note
     refresh(state, now)
     return details
 
@@ -213,6 +217,7 @@ def check_skip(state: IncidentState, request: SkipStepRequest) -> None:
 
 def skip(state: IncidentState, request: SkipStepRequest, now: datetime) -> dict[str, Any]:
     step = find(state, request.step)
-    step.state, step.by, step.at, step.note = StepState.SKIPPED, request.actor, now, request.reason
+    reason = request.reason[:NOTE_KEPT]
+    step.state, step.by, step.at, step.note = StepState.SKIPPED, request.actor, now, reason
     refresh(state, now)
     return {"step": step.id, "title": step.title, "reason": request.reason}

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from activities.notifications import SHIPPED_TEMPLATES, render
 from core.settings import DEFAULT_MODELS_DIR, Settings, load_models
-from domain import lifecycle, playbook_runs, playbooks
+from domain import lifecycle, notifications, playbook_runs, playbooks, presentation
 from domain.incident_models import ModelError, StepState, load_catalogue
 from domain.models import Action, CompleteStepRequest, IncidentCreate, SkipStepRequest
 from domain.policy import Policy, Priority, parse_policy
@@ -292,3 +293,53 @@ def test_a_comment_step_needs_a_known_template_and_its_vars() -> None:
         "models.ask.steps.0.comment.vars: the reply template 'awaiting-information' needs question"
         in str(missing.value)
     )
+
+
+def test_the_temporal_ui_details_show_the_playbook() -> None:
+    state = _opened()
+    details = presentation.current_details(state, NOW)
+    assert state.playbook is not None
+    assert f"- playbook outage ({state.playbook.version}): 0/4 done; ready: scope" in details
+
+
+NOTICE = """
+[models.tell]
+title = "Tell"
+match = { category = "network" }
+defaults = { group = "network-l1" }
+
+[[models.tell.steps]]
+id = "tell"
+title = "Tell the stakeholders"
+kind = "automated"
+activity = "notify"
+notify = { recipients = ["owner", "stakeholders"], template = "{number} is being handled" }
+"""
+
+
+def test_a_notify_step_reaches_its_recipients_with_its_text() -> None:
+    policy = parse_policy("""
+[contacts]
+stakeholders = ["cio"]
+[notifications]
+routes = { group = ["mail"], stakeholders = ["mail"] }
+[notifications.channels.mail]
+type = "email"
+""")  # fmt: skip
+    create = IncidentCreate(short_description="Core switch down", category="network")
+    state = lifecycle.open_incident(
+        next_number(), create, "alice", "sam", policy, NOW, model=snapshot_of(NOTICE, "tell")
+    )
+    playbook_runs.advance(state, NOW)
+    seq, notice = next(
+        (state.timeline_offset + i, e)
+        for i, e in enumerate(state.timeline)
+        if e.kind == "playbook_notice"
+    )
+    deliveries = notifications.deliveries_for(state, notice, seq)
+    assert sorted((d.role, d.recipient) for d in deliveries) == [
+        ("group", "network-l1"), ("stakeholders", "cio"),
+    ]  # fmt: skip
+    subject, body = render(deliveries[0], [SHIPPED_TEMPLATES])
+    assert subject == f"[{state.number}] Core switch down"
+    assert body.startswith(f"{state.number} is being handled")

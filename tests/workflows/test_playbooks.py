@@ -5,6 +5,7 @@ re-categorisation brings a new playbook while the old one stays on record."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -141,6 +142,16 @@ async def test_steps_unlock_in_order_and_an_http_step_calls_out_once_across_a_re
             evidence = view.playbook.steps[0]
             assert (evidence.by, evidence.note) == ("sam", "eml attached")
         assert [(seen.method, seen.path) for seen in stub.requests] == [("POST", "/identity/reset")]
+        # The Temporal UI names the activity after the playbook and the step.
+        history = await handle.fetch_history()
+        summaries = [
+            json.loads(event.user_metadata.summary.data)
+            for event in history.events
+            if event.HasField("activity_task_scheduled_event_attributes")
+            and event.activity_task_scheduled_event_attributes.activity_type.name
+            == "run_playbook_http"
+        ]
+        assert summaries == ["playbook phish: reset credentials"]
         assert stub.requests[0].json == {"incident": state.number, "who": "alice"}
         assert stub.requests[0].key == f"{state.number}/playbook/phish/reset/1"
 
