@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
@@ -23,12 +24,17 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from api.service import playbooks
+from core.settings import DEFAULT_MODELS_DIR, DEFAULT_REPLY_TEMPLATES_DIR
 from core.temporal_client import start_incident
+from domain.directory import parse_directory
+from domain.incident_models import StepState, load_catalogue
 from domain.lifecycle import open_incident
-from domain.models import IncidentCreate, IncidentView
+from domain.models import IncidentCreate, IncidentView, UpdateRequest
 from domain.names import alert_workflow_id, incident_workflow_id
 from domain.policy import parse_policy
 from domain.relations import AlertEvent
+from domain.replies import load_templates
 from domain.search_attributes import ALL_KEYS
 from recordstore import RecordStore
 from worker import build_worker
@@ -68,6 +74,16 @@ url = "http://127.0.0.1:9/unreachable"
 timeout = "1s"
 """
 )
+# The shipped incident models and the test stack's directory (the owner groups' leads), matched
+# and snapshotted by the API's own functions, as `POST /incidents` and `update` do.
+MODELS = load_catalogue(
+    {},
+    "policy.toml",
+    DEFAULT_MODELS_DIR,
+    {name: t.body for name, t in load_templates(DEFAULT_REPLY_TEMPLATES_DIR).items()},
+)
+DIRECTORY = parse_directory((Path(__file__).parent / "directory.toml").read_text())
+SERVICES: Any = SimpleNamespace(policy=POLICY, models=MODELS, directory=DIRECTORY)
 REVIEW = {
     "summary": "Outage",
     "root_cause": "Expired certificate",
@@ -86,12 +102,22 @@ class Recorder:
         create = IncidentCreate(
             short_description=fields.pop("short_description", "Mail down"), **fields
         )
-        state = open_incident(number, create, caller, caller, POLICY, datetime.now(UTC))
+        model = playbooks.model_for_create(SERVICES, create)  # a shipped model, if one matches
+        state = open_incident(
+            number, create, caller, caller, POLICY, datetime.now(UTC), model=model
+        )
         return await start_incident(self.client, self.queue, state)
 
     async def act(self, handle: WorkflowHandle[Any, Any], action: str, **body: Any) -> IncidentView:
         view: IncidentView = await handle.execute_update(action, body, result_type=IncidentView)
         return view
+
+    async def update(self, handle: WorkflowHandle[Any, Any], **body: Any) -> IncidentView:
+        """`update` as the API sends it: with the snapshot of a model the new values match."""
+        current = await handle.query("view", result_type=IncidentView)
+        model = playbooks.model_for_update(SERVICES, current, UpdateRequest(**body))
+        body |= {key: snapshot.model_dump(mode="json") for key, snapshot in model.items()}
+        return await self.act(handle, "update", **body)
 
 
 async def full_lifecycle(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
@@ -216,6 +242,40 @@ async def desk_checks(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
     return [original, duplicate]
 
 
+async def playbook(r: Recorder) -> list[WorkflowHandle[Any, Any]]:
+    """Issue 17: an incident opened with the network-outage model's playbook (its P1/P2 steps
+    not needed at P4; its notice runs), a step completed, one skipped, resolve refused while a
+    required step is open; re-categorised to service-degradation (the first playbook kept on
+    record, the new one's notice runs), its required steps done, the closing comment posted."""
+    h = await r.open(
+        short_description="Office network down",
+        category="network",
+        subcategory="outage",
+        impact=3,
+        urgency=2,  # P4: declare-major and failover are not needed
+    )
+    await r.act(h, "assign", group="network-l1", assignee="sam")
+    await r.act(h, "start")
+    await r.act(h, "complete_step", step="scope", note="Building B, floors 2 and 3")
+    await h.signal("complete_step", {"step": "verify"})  # rejected: waits for restore
+    await r.act(h, "skip_step", step="carrier-ticket", reason="A switch of ours, not the WAN")
+    await h.signal("resolve", {"resolution_code": "fixed", "resolution_notes": "early"})
+    view = await r.update(
+        h, category="application", subcategory="degradation", service="intranet"
+    )  # not a network outage after all: the intranet is slow
+    assert view.playbook is not None and view.playbook.model == "service-degradation", view
+    for step in ("measure", "mitigate", "verify"):
+        await r.act(h, "complete_step", step=step, note=f"{step}: done")
+    await asyncio.sleep(0.5)  # the closing comment
+    view = await r.act(h, "resolve", resolution_code="fixed", resolution_notes="Cache restarted")
+    assert view.playbook is not None
+    states = {step.id: step.state for step in view.playbook.steps}
+    assert states["tell-caller"] == StepState.DONE, states
+    assert [p.model for p in view.previous_playbooks] == ["network-outage"], view
+    await asyncio.sleep(3)  # auto-close
+    return [h]
+
+
 SCENARIOS = [
     full_lifecycle,
     timers_fire,
@@ -224,6 +284,7 @@ SCENARIOS = [
     alert_storm,
     caller_comment,
     desk_checks,
+    playbook,
 ]
 
 
