@@ -216,4 +216,6 @@ def test_groups_come_from_a_claim_or_the_directory(tmp_path: Path) -> None:
         stack_settings(tmp_path, "127.0.0.1:1", "oidc", **base), httpx.AsyncClient(), directory
     )._principal(token_claims, "a-token-of-sixteen-chars")
     assert from_directory is not None and from_directory.groups is None
-    assert in_directory(from_directory, directory).groups == {"service-desk"}
+    assert in_directory(from_directory, directory).groups == directory.groups_of("sam")
+    assert "service-desk" in directory.groups_of("sam")
+    assert "network-l2" not in directory.groups_of("sam")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import PROJECT_DIR, Settings, load_directory, load_policy
+from core.settings import DEFAULT_MODELS_DIR, PROJECT_DIR, Settings, load_directory, load_policy
 from devrun.stack import ensure_directory_file
 from domain.directory import Directory, DirectoryError, parse_directory
+from tests.support.playbooks import load_dir
 
 EXAMPLE = (PROJECT_DIR / "deploy" / "directory.example.toml").read_text()
 
@@ -18,13 +19,41 @@ def test_the_example_directory_reads_and_answers_membership() -> None:
     assert directory.members_of("service-desk") == {"sam", "morgan"}
     assert directory.is_member("dana", "network-l2")
     assert not directory.is_member("sam", "network-l1")
-    assert directory.groups_of("lee") == {"platform-l2", "platform-l3", "dba-l1"}
+    assert directory.groups_of("lee") == {
+        "platform-l2", "platform-l3", "dba-l1", "identity-admins", "messaging", "storage-ops",
+        "app-support",
+    }  # fmt: skip
     assert directory.ladder("network-l1") == {"L2": "network-l2", "L3": "platform-l3"}
     assert directory.email_of("sam") == "sam@example.com"
     assert directory.email_of("incident-manager") == "incident-managers@example.com"
     assert directory.email_of("network-l2") == "dana@example.com"  # no group address: its lead
     assert directory.display_name("alice") == "Alice Martin"
     assert directory.display_name("someone-who-left") == "someone-who-left"
+
+
+def test_the_example_directory_has_every_owner_group_of_the_shipped_models() -> None:
+    """`make run` loads the shipped models with this directory: each step's owner group is
+    there, with members and a lead to hear of overdue steps; sam (the dev stack's agent) works
+    the models' own groups (the network and platform groups stay the specialists')."""
+    directory = parse_directory(EXAMPLE, "example")
+    models = load_dir(DEFAULT_MODELS_DIR)
+    owners = {
+        step.owner_group
+        for name in models.models
+        for step in models.snapshot(name, {}).steps
+        if step.owner_group is not None
+    }
+    playbook_groups = {
+        "security-ops", "identity-admins", "messaging", "storage-ops", "desktop-support",
+        "app-support", "facilities",
+    }  # fmt: skip
+    assert playbook_groups <= owners
+    for group in sorted(owners):
+        assert group in directory.groups, group
+        assert directory.groups[group].lead is not None, group
+        assert directory.members_of(group), group
+    for group in sorted(playbook_groups):
+        assert directory.is_member("sam", group), group
 
 
 @pytest.mark.parametrize(

@@ -14,15 +14,16 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from core.settings import DEFAULT_MODELS_DIR, PROJECT_DIR
 from domain import lifecycle
 from domain.incident_models import ModelSnapshot
 from domain.models import IncidentCreate, IncidentState, IncidentView
-from domain.policy import Policy
+from domain.policy import Policy, parse_policy
 from recordstore import RecordStore
 from tests.support.apistack import eventually
 from tests.support.factories import act, entries_of, next_number, start, view_of
 from tests.support.httpstub import http_stub
-from tests.support.playbooks import snapshot_of
+from tests.support.playbooks import load_dir, snapshot_of
 from worker import build_worker
 
 
@@ -259,3 +260,30 @@ async def test_recategorisation_attaches_a_new_playbook_and_keeps_the_old_on_rec
         # The same model again keeps the version the incident has.
         again = await act(handle, "update", subcategory="disk", model=disk.model_dump(mode="json"))
         assert again.playbook == view.playbook and len(again.previous_playbooks) == 1
+
+
+async def test_the_shipped_hardware_model_without_its_vendor_fails_the_step_clearly(
+    time_env: WorkflowEnvironment, task_queue: str, store: RecordStore
+) -> None:
+    """policy/default.toml has `[vendors.hardware-support]` commented out: the model's vendor
+    step fails, saying why, the incident goes on, and an agent does the step by hand."""
+    policy = parse_policy((PROJECT_DIR / "policy" / "default.toml").read_text(), "default.toml")
+    assert "hardware-support" not in policy.vendors
+    model = load_dir(DEFAULT_MODELS_DIR).snapshot("hardware-failure", {})
+    async with build_worker(time_env.client, task_queue, store, policy=policy):
+        handle, _ = await _open(
+            time_env, task_queue, model, short_description="Laptop dead",
+            category="hardware", subcategory="failure",
+        )  # fmt: skip
+        await act(handle, "complete_step", step="diagnose", note="mainboard")
+        view = await eventually(
+            lambda: view_of(handle), lambda v: _steps(v)["vendor-ticket"] == "failed", seconds=60
+        )
+        assert view.status == "assigned" and _steps(view)["replace"] == "waiting"
+        [ticket_failed] = await entries_of(handle, "vendor_ticket_failed")
+        assert "unknown vendor 'hardware-support'" in json.dumps(ticket_failed.details)
+        [step_failed] = await entries_of(handle, "step_failed")
+        assert "hardware-support" in step_failed.details["error"]
+
+        done = await act(handle, "complete_step", step="vendor-ticket", note="ticket by phone")
+        assert _steps(done)["vendor-ticket"] == "done" and _steps(done)["replace"] == "ready"
