@@ -12,7 +12,6 @@ from api import permissions
 from api.auth import Principal
 from api.service import incidents, queues, replies, similar
 from api.service.context import Services
-from domain import sla
 from domain.models import IncidentView
 from domain.replies import ReplyTemplate
 from domain.similar import SimilarIncident
@@ -40,20 +39,9 @@ class Row:
         return self.view.breached or any(c.breached for c in self.clocks)
 
 
-def clocks_of(services: Services, view: IncidentView, now: datetime) -> list[ClockStatus]:
-    found = []
-    for clock in (view.response_sla, view.resolution_sla):
-        try:
-            calendar = services.policy.calendar(clock.calendar)
-        except ValueError:
-            continue  # a calendar removed from the policy since the incident opened
-        found.append(sla.status(clock, calendar, now))
-    return found
-
-
 def rows(services: Services, views: list[IncidentView]) -> list[Row]:
     now = datetime.now(UTC)
-    return [Row(view, clocks_of(services, view, now)) for view in views]
+    return [Row(view, incidents.clocks_of(services, view, now)) for view in views]
 
 
 def by_urgency(found: list[Row]) -> list[Row]:

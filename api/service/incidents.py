@@ -235,15 +235,20 @@ async def list_incidents(
     return page.model_copy(update={"items": [visible(principal, item) for item in page.items]})
 
 
-def _with_clocks(services: Services, view: IncidentView) -> IncidentDetail:
-    now = datetime.now(UTC)
-    clocks = []
+def clocks_of(services: Services, view: IncidentView, now: datetime) -> list[ClockStatus]:
+    """The incident's SLA clocks as they stand at `now` (the API's view and the console's)."""
+    found = []
     for clock in (view.response_sla, view.resolution_sla):
         try:
             calendar = services.policy.calendar(clock.calendar)
         except ValueError:
             continue  # a calendar removed from the policy since this incident opened
-        clocks.append(sla.status(clock, calendar, now))
+        found.append(sla.status(clock, calendar, now))
+    return found
+
+
+def _with_clocks(services: Services, view: IncidentView) -> IncidentDetail:
+    clocks = clocks_of(services, view, datetime.now(UTC))
     return IncidentDetail(**view.model_dump(), clocks=clocks)
 
 
