@@ -262,13 +262,13 @@ def print_banner(settings: Settings, principals: list[dict[str, Any]]) -> None:
         print(f"{principal['name']} ({', '.join(principal['roles'])}): {principal['token']}")
         print(f'  curl -H "Authorization: Bearer {principal["token"]}" {api}/incidents')
         print(f"  console: {console_sign_in_link(api, principal['token'])}")
+    print("\nCtrl-C stops everything.", flush=True)
 
 
 def console_sign_in_link(api: str, token: str) -> str:
     """A one-click sign-in for a dev person: the token rides in the URL's fragment, which the
     browser never sends (console/static/console.js puts it in the sign-in form and submits)."""
     return f"{api}/console/sign-in#token={quote(token, safe='')}"
-    print("\nCtrl-C stops everything.", flush=True)
 
 
 def start_all(settings: Settings, children: Children) -> None:
