@@ -3,8 +3,10 @@ every `[pending].remind_after` of business time, then `no_response`; a reply sto
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -23,16 +25,24 @@ def chasing_policy() -> Policy:
     )
 
 
-async def test_two_reminders_at_exact_business_instants_then_no_response(
-    time_env: WorkflowEnvironment, time_worker: Worker
-) -> None:
-    friday = next_weekday_at(await time_env.get_current_time(), FRIDAY, 15, 0)
-    await skip_to(time_env, friday)
-    state = new_incident(policy=chasing_policy(), now=friday, impact=3, urgency=3)
+async def pending_on_the_caller(
+    time_env: WorkflowEnvironment, time_worker: Worker, at: datetime
+) -> WorkflowHandle[Any, Any]:
+    """An incident opened, started by sam and pended on its caller at `at`."""
+    await skip_to(time_env, at)
+    state = new_incident(policy=chasing_policy(), now=at, impact=3, urgency=3)
     handle = await start(time_env.client, time_worker.task_queue, state)
     await act(handle, "assign", group="service-desk", assignee="sam", actor="sam")
     await act(handle, "start", actor="sam")
     await act(handle, "pend", reason="awaiting_caller", note="Which laptop?", actor="sam")
+    return handle
+
+
+async def test_two_reminders_at_exact_business_instants_then_no_response(
+    time_env: WorkflowEnvironment, time_worker: Worker
+) -> None:
+    friday = next_weekday_at(await time_env.get_current_time(), FRIDAY, 15, 0)
+    handle = await pending_on_the_caller(time_env, time_worker, friday)
     (pend,) = await entries(handle, "pend")
     lag = pend.at - friday  # the wait starts a few milliseconds after 15:00
     monday, tuesday = friday + timedelta(days=3) + lag, friday + timedelta(days=4) + lag
@@ -64,12 +74,7 @@ async def test_a_caller_reply_stops_the_chase_and_a_new_pend_starts_it_again(
     time_env: WorkflowEnvironment, time_worker: Worker
 ) -> None:
     friday = next_weekday_at(await time_env.get_current_time(), FRIDAY, 9, 0)
-    await skip_to(time_env, friday)
-    state = new_incident(policy=chasing_policy(), now=friday, impact=3, urgency=3)
-    handle = await start(time_env.client, time_worker.task_queue, state)
-    await act(handle, "assign", group="service-desk", assignee="sam", actor="sam")
-    await act(handle, "start", actor="sam")
-    await act(handle, "pend", reason="awaiting_caller", note="Which laptop?", actor="sam")
+    handle = await pending_on_the_caller(time_env, time_worker, friday)
     await skip_to(time_env, friday.replace(hour=13, minute=1))
     assert len(await entries(handle, "caller_reminder")) == 1
 
