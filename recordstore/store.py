@@ -119,6 +119,14 @@ class RecordStore:
     # --- incidents ------------------------------------------------------------------------
 
     async def upsert_incident(self, record: IncidentRecord) -> None:
+        """Write the incident's view and its timeline from `record.timeline_start` on.
+
+        The workflow writes through a local activity, which runs inside a workflow task: when a
+        worker dies before that task is committed, the write it made describes a run that never
+        happened, and the task's next attempt (later clock, timers caught up first) can order the
+        same entries differently. So the newest write is the truth for its range: it replaces
+        every entry from its start on. A write older than the stored view (a late retry, the
+        API's first write after the workflow's) changes nothing."""
         view = record.view
         async with self._writer.begin() as conn:
             row = _incident_row(view)
@@ -126,23 +134,26 @@ class RecordStore:
             upsert = upsert.on_conflict_do_update(
                 index_elements=[incidents.c.number],
                 set_={name: upsert.excluded[name] for name in row if name != "number"},
-                # A stale snapshot delivered late by a retry never overwrites a newer one.
                 where=incidents.c.version <= upsert.excluded.version,
+            ).returning(incidents.c.number)
+            if (await conn.execute(upsert)).first() is None:
+                return  # stale: a newer write already holds this range
+            replaced = await conn.execute(
+                timeline_entries.delete().where(
+                    timeline_entries.c.number == view.number,
+                    timeline_entries.c.seq >= record.timeline_start,
+                )
             )
-            await conn.execute(upsert)
             if record.new_entries:
                 entries = [
                     _timeline_row(view.number, record.timeline_start + offset, entry)
                     for offset, entry in enumerate(record.new_entries)
                 ]
-                append = Database.insert(conn, timeline_entries).values(entries)
-                await conn.execute(
-                    append.on_conflict_do_nothing(
-                        index_elements=[timeline_entries.c.number, timeline_entries.c.seq]
-                    )
-                )
+                await conn.execute(timeline_entries.insert().values(entries))
                 await _add_affected(conn, view.number, record.new_entries)
-            comments = any(incident_search.public_comment(e) for e in record.new_entries)
+            comments = replaced.rowcount > 0 or any(
+                incident_search.public_comment(e) for e in record.new_entries
+            )
             await incident_search.reindex(conn, view.number, comments_changed=comments)
 
     async def get_incident(self, number: str) -> IncidentView | None:

@@ -16,6 +16,7 @@ from domain.models import (
     TimelineEntry,
 )
 from domain.policy import Priority
+from domain.similar import SimilarQuery
 from recordstore import IdempotencyConflict, IncidentFilter, InvalidCursor, RecordStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -157,6 +158,42 @@ async def test_timeline_is_appended_once_in_order(store: RecordStore) -> None:
     ]
     assert all(item.at.tzinfo is not None for item in timeline)
     assert await store.get_timeline("INC0000099") == []
+
+
+async def test_a_write_from_a_workflow_task_that_never_committed_is_replaced(
+    store: RecordStore,
+) -> None:
+    """A worker killed after its local activity wrote, before its workflow task committed: the
+    task's next attempt fires a due warning first and writes the same range in another order."""
+    created = entry(0, "created", None, Status.NEW)
+    assigned = entry(1, "assign", Status.NEW, Status.ASSIGNED)
+    warned = entry(2, "sla_warning", None, None)
+    assigned_later = entry(3, "assign", Status.NEW, Status.ASSIGNED)
+    view = make_view("INC0000001")
+    await store.upsert_incident(record(view.model_copy(update={"version": 1}), 0, created))
+    never_committed = record(view.model_copy(update={"version": 2}), 1, assigned)
+    await store.upsert_incident(never_committed)
+    committed = record(view.model_copy(update={"version": 3}), 1, warned, assigned_later)
+    await store.upsert_incident(committed)
+
+    assert await store.get_timeline("INC0000001") == [created, warned, assigned_later]
+    assert (await store.get_incident("INC0000001")) == committed.view
+    await store.upsert_incident(never_committed)  # delivered late: changes nothing
+    assert await store.get_timeline("INC0000001") == [created, warned, assigned_later]
+
+
+async def test_a_replaced_public_comment_leaves_the_searched_text(store: RecordStore) -> None:
+    created = entry(0, "created", None, Status.NEW)
+    comment = entry(1, "comment", None, None).model_copy(
+        update={"details": {"text": "printer toner smudges", "visibility": "public"}}
+    )
+    view = make_view("INC0000001")
+    await store.upsert_incident(record(view.model_copy(update={"version": 1}), 0, created))
+    await store.upsert_incident(record(view.model_copy(update={"version": 2}), 1, comment))
+    toner = SimilarQuery(text="toner")
+    assert [found.number for found in await store.similar_incidents(toner)] == ["INC0000001"]
+    await store.upsert_incident(record(view.model_copy(update={"version": 2}), 1))
+    assert await store.similar_incidents(toner) == []
 
 
 async def test_list_filters_narrow(store: RecordStore) -> None:

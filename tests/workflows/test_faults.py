@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,14 @@ from recordstore import RecordStore
 from tests.support.apistack import TOKENS, eventually, free_port, serve_api, write_tokens
 from tests.support.factories import act, new_incident, start
 from tests.support.postgres import ThrowawayPostgres
-from tests.support.processes import connect_when_up, dev_server, fault_settings, worker
+from tests.support.processes import (
+    Process,
+    child_env,
+    connect_when_up,
+    dev_server,
+    fault_settings,
+    worker,
+)
 from worker import build_worker
 
 T = TypeVar("T")
@@ -141,6 +149,83 @@ async def test_a_worker_killed_20_times_loses_nothing(tmp_path: Path) -> None:
                 number
             )
     finally:
+        work.stop()
+        server.stop()
+        await store.dispose()
+
+
+@pytest.mark.slow
+async def test_a_record_write_whose_workflow_task_never_committed_is_rewritten(
+    tmp_path: Path,
+) -> None:
+    """The worker writes the record from inside a workflow task. Killed after the write and
+    before the task commits, it leaves a record of a run that never happened; the task's next
+    attempt, later, fires the due SLA warning before the assign. The record ends as the
+    workflow's timeline: the warning kept, the assign once."""
+    policy_text = SECONDS_POLICY.replace('"2s"', '"20s"').replace('"5s"', '"60s"')
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(policy_text)
+    settings = fault_settings(tmp_path, policy_file)
+    mark = tmp_path / "stalled"
+    stalling = Process(
+        [sys.executable, "-m", "tests.support.stalling_worker"],
+        child_env(settings) | {"INCIDENTFLOW_TEST_STALL_MARK": str(mark)},
+        tmp_path / "stalling-worker.log",
+    )
+    server, work = dev_server(settings), worker(settings)
+    server.start()
+    store = RecordStore(settings.resolved_database_url)
+    await store.database.migrate()
+    assigning: asyncio.Future[IncidentView] = asyncio.get_running_loop().create_future()
+    try:
+        client = await connect_when_up(settings)
+        stalling.start()
+        number = await store.allocate_number()
+        created_at = datetime.now(UTC)
+        state = open_incident(
+            number,
+            IncidentCreate(short_description="Uncommitted write"),
+            "alice",
+            "alice",
+            parse_policy(policy_text),
+            created_at,
+        )
+        handle = await start_incident(client, "incidents", state)
+        await eventually(lambda: store.get_timeline(number), bool, seconds=60)  # worker is up
+        # The assign goes in 5 s before the response warning (half of 20 s) comes due: the
+        # stalled task must be killed before the worker heartbeats (commits) it, at 8 s.
+        warning_due = created_at + timedelta(seconds=10)
+        await asyncio.sleep(
+            (warning_due - timedelta(seconds=5) - datetime.now(UTC)).total_seconds()
+        )
+        assert datetime.now(UTC) < warning_due - timedelta(seconds=3), (
+            "the worker was slow to start"
+        )
+        assign = {"group": "desk", "assignee": "sam"}
+        assigning = asyncio.create_task(
+            persist(
+                lambda: handle.execute_update(
+                    "assign", assign, id=f"{number}-assign", result_type=IncidentView
+                )
+            )
+        )
+        await eventually(lambda: asyncio.to_thread(mark.exists), lambda seen: seen, seconds=60)
+        written = [entry.kind for entry in await store.get_timeline(number)]
+        assert written == ["created", "assign"]  # what the doomed task wrote
+        await asyncio.sleep((warning_due - datetime.now(UTC)).total_seconds() + 0.5)
+        stalling.kill()
+        work.start()
+
+        assert (await assigning).status == Status.ASSIGNED
+        timeline = await handle.query("timeline", result_type=list[TimelineEntry])
+        assert [entry.kind for entry in timeline][:3] == ["created", "sla_warning", "assign"]
+        recorded = await eventually(
+            lambda: store.get_timeline(number), lambda entries: len(entries) >= len(timeline)
+        )
+        assert recorded[: len(timeline)] == timeline
+    finally:
+        assigning.cancel()
+        stalling.kill()
         work.stop()
         server.stop()
         await store.dispose()
