@@ -19,7 +19,16 @@ from domain.messages import summary
 from domain.models import Action
 
 LONG_TEXT_FIELDS = frozenset(
-    {"text", "note", "reason", "resolution_notes", "description", "summary"}
+    {
+        "text",
+        "note",
+        "reason",
+        "resolution_notes",
+        "description",
+        "summary",
+        "root_cause",
+        "lessons",
+    }
 )
 # Words a person reads on the button; the action's own name otherwise.
 BUTTONS = {
@@ -32,11 +41,21 @@ BUTTONS = {
 @dataclass
 class FormField:
     name: str
-    kind: str  # text, textarea, select, checkbox, number
+    kind: str  # text, textarea, select, checkbox, number, lines, items
     required: bool
     description: str = ""
     choices: list[str] = field(default_factory=list)
     default: str = ""
+    columns: list[str] = field(default_factory=list)  # an item's fields, for `items`
+
+    @property
+    def hint(self) -> str:
+        """How a person types a list: one entry a line, an item's fields split by `|`."""
+        if self.kind == "lines":
+            return "one per line"
+        if self.kind == "items":
+            return "one per line: " + " | ".join(self.columns)
+        return ""
 
 
 @dataclass
@@ -65,7 +84,27 @@ def _plain_type(annotation: Any) -> Any:
     return annotation if isinstance(annotation, type) else None
 
 
+def _list_field(name: str, info: Any) -> FormField | None:
+    """A list of text (`lines`) or of small models (`items`, one a line); None otherwise."""
+    if typing.get_origin(info.annotation) is not list:
+        return None
+    (item,) = typing.get_args(info.annotation)
+    kind_of = _plain_type(item)
+    if kind_of is str:
+        return FormField(name, "lines", info.is_required(), info.description or "")
+    if kind_of is not None and issubclass(kind_of, BaseModel):
+        columns = [
+            column if part.is_required() else f"{column} (optional)"
+            for column, part in kind_of.model_fields.items()
+        ]
+        return FormField(name, "items", info.is_required(), info.description or "", columns=columns)
+    return None
+
+
 def _form_field(name: str, info: Any) -> FormField | None:
+    listed = _list_field(name, info)
+    if listed is not None:
+        return listed
     kind_of = _plain_type(info.annotation)
     if kind_of is None or issubclass(kind_of, BaseModel):
         return None
@@ -94,8 +133,7 @@ VARS_PREFIX = "vars."
 
 
 def action_form(action: Action) -> ActionForm | None:
-    """The form of an action, or None when its body holds what a form cannot (a review's list
-    of action items: the API takes those)."""
+    """The form of an action, or None when a required field is one a form cannot hold."""
     fields = []
     for name, info in incidents.body_model(action).model_fields.items():
         if action == Action.COMMENT and name in TEMPLATE_FIELDS:
@@ -145,7 +183,9 @@ def body_from(action: Action, form: FormData) -> BaseModel:
             continue
         if not isinstance(raw, str) or raw.strip() == "":
             continue
-        if item.kind == "number":
+        if item.kind in ("lines", "items"):
+            values[item.name] = _listed(item, raw)
+        elif item.kind == "number":
             try:
                 values[item.name] = int(raw)
             except ValueError:
@@ -155,6 +195,22 @@ def body_from(action: Action, form: FormData) -> BaseModel:
     if action == Action.COMMENT:
         values |= _template(form)
     return validated(incidents.body_model(action), values)
+
+
+def _listed(item: FormField, raw: str) -> list[Any]:
+    """A textarea's non-blank lines; for `items`, each line's `|`-separated parts by column
+    (blank optional parts left out). The model's validation judges the result."""
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    if item.kind == "lines":
+        return lines
+    names = [column.removesuffix(" (optional)") for column in item.columns]
+    rows = []
+    for line in lines:
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) > len(names):
+            raise FormProblem(f"{item.name}: at most {len(names)} parts a line ({item.hint})")
+        rows.append({name: part for name, part in zip(names, parts, strict=False) if part})
+    return rows
 
 
 def _template(form: FormData) -> dict[str, Any]:

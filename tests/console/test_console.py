@@ -229,6 +229,52 @@ async def test_a_requester_raises_confirms_and_sees_a_major_incident(
     await browser.shot("requester-status-page-phone", PHONE)
 
 
+async def test_an_incident_manager_reviews_a_major_incident_then_closes_it(
+    console_stack: Stack, browser: Browser
+) -> None:
+    major = await _incident(
+        console_stack, short_description="Mail cluster down", impact=1, urgency=1, caller="alice"
+    )
+    number = major["number"]
+    if not major["major"]:
+        await _act(console_stack, number, "declare-major", {"reason": "company-wide"})
+    await _act(console_stack, number, "assign", {"group": "service-desk", "assignee": "sam"})
+    await _act(console_stack, number, "start", {})
+    fixed = {"resolution_code": "fixed", "resolution_notes": "Disk cleaned"}
+    await _act(console_stack, number, "resolve", fixed)
+
+    await browser.sign_in("morgan")
+    await browser.go(f"/console/incidents/{number}")
+    form = await browser.open_action("review")
+    await browser.fill("#review-summary", "Mail was down for an hour")
+    await browser.fill("#review-highlights", "09:00 first call\n09:40 disk cleaned")
+    await browser.fill("#review-root_cause", "The mail store's disk filled up")
+    await browser.fill("#review-lessons", "Alert on disk use before it is full")
+    await browser.fill(
+        "#review-actions", "Add a disk alert | sam | 2026-12-15\nShorten retention | morgan"
+    )
+    await browser.shot("manager-review")
+    await browser.submit(form)
+    assert "Done: review" in await browser.text("#done")
+    review = await browser.text("#review")
+    assert "Add a disk alert" in review and "2026-12-15" in review and "09:40" in review
+    stored = (await console_stack.ok("GET", f"/incidents/{number}", "morgan"))["review"]
+    assert [item["owner"] for item in stored["actions"]] == ["sam", "morgan"]
+
+    form = await browser.open_action("close")
+    await browser.run(
+        lambda: browser.driver.find_element("css selector", "#close-on_behalf_of_caller").click()
+    )
+    await browser.fill("#close-note", "Alice confirmed by phone")
+    await browser.submit(form)
+    assert "closed" in await browser.text("#status")
+
+    await browser.sign_in("alice")
+    await browser.go(f"/console/incidents/{number}")
+    assert "closed" in await browser.text("#status")
+    assert not await browser.exists("#review")  # the review stays on the agents' side
+
+
 async def test_the_dashboard_shows_the_figures_of_the_summary_report(
     console_stack: Stack, browser: Browser
 ) -> None:

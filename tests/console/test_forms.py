@@ -12,12 +12,9 @@ from domain.lifecycle import TRANSITIONS
 from domain.models import Action
 
 
-def test_every_action_but_a_review_is_a_form_with_the_bodys_fields() -> None:
+def test_every_action_is_a_form_with_the_bodys_fields() -> None:
     for action in TRANSITIONS:
         form = forms.action_form(action)
-        if action == Action.REVIEW:
-            assert form is None  # a list of action items: the API takes those
-            continue
         assert form is not None, action
         model = incidents.body_model(action).model_fields
         required = {name for name, info in model.items() if info.is_required()}
@@ -43,6 +40,38 @@ def test_a_posted_form_is_the_apis_body() -> None:
         "template": "awaiting-information",
         "vars": {"question": "Which printer?"},
     }
+
+
+def test_a_review_takes_its_lists_one_entry_a_line() -> None:
+    form = forms.action_form(Action.REVIEW)
+    assert form is not None
+    actions = next(f for f in form.fields if f.name == "actions")
+    assert actions.hint == "one per line: action | owner | due (optional)"
+    posted = FormData(
+        [
+            ("summary", "Mail down for an hour"),
+            ("root_cause", "A full disk"),
+            ("lessons", "Watch the disk"),
+            ("highlights", "09:00 first call\n\n  09:40 disk cleaned  \n"),
+            ("actions", "Add a disk alert | sam | 2026-12-15\nReview retention | morgan\n"),
+        ]
+    )
+    body = forms.body_from(Action.REVIEW, posted).model_dump(mode="json", exclude_unset=True)
+    assert body["highlights"] == ["09:00 first call", "09:40 disk cleaned"]
+    assert body["actions"] == [
+        {"action": "Add a disk alert", "owner": "sam", "due": "2026-12-15"},
+        {"action": "Review retention", "owner": "morgan"},
+    ]
+    with pytest.raises(forms.FormProblem, match="actions"):
+        forms.body_from(Action.REVIEW, FormData([*posted.multi_items()[:4], ("actions", "")]))
+    with pytest.raises(forms.FormProblem, match="at most 3 parts"):
+        forms.body_from(
+            Action.REVIEW, FormData([*posted.multi_items()[:4], ("actions", "a | b | c | d")])
+        )
+    with pytest.raises(forms.FormProblem, match="due"):
+        forms.body_from(
+            Action.REVIEW, FormData([*posted.multi_items()[:4], ("actions", "a | sam | soon")])
+        )
 
 
 def test_text_that_would_misrender_is_neutralised() -> None:
