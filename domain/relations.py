@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from domain import lifecycle, names
 from domain.alert_origin import AlertOrigin
+from domain.incident_models import ModelSnapshot
 from domain.models import (
     Action,
     AlertInfo,
@@ -77,6 +78,9 @@ class AlertEvent(BaseModel):
     details: dict[str, Any] = {}
     received_at: datetime
     origin: AlertOrigin | None = None  # integrations: tool, receiver, links, labels
+    # The incident model a trigger's incident would open with, matched by the API (contract
+    # 14); the router uses it only to open an incident and never passes it on.
+    model: ModelSnapshot | None = None
 
 
 def link_child(state: IncidentState, event: ChildLinked, now: datetime) -> None:

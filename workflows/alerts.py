@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
 
     from domain import alert_intake, bounds, flapping, lifecycle, messages, names, presentation
     from domain.effects import IncidentClosed
+    from domain.incident_models import ModelSnapshot
     from domain.integrations_policy import window_seconds
     from domain.models import Action, ReopenRequest
     from domain.policy import Policy
@@ -105,7 +106,8 @@ class AlertWorkflow:
     @messages.raw_payload(AlertOutcome)
     async def alert(self, *payloads: object) -> AlertOutcome:
         event = _decode(AlertEvent, payloads)  # the validator has accepted it
-        event = event.model_copy(update={"details": bounds.bounded(event.details)})
+        model = event.model  # for opening an incident only: repeats do not carry it on
+        event = event.model_copy(update={"details": bounds.bounded(event.details), "model": None})
         if self._may_keep_for_next_run(event):
             return self._keep_for_next_run(event)
         async with self._lock:  # one trigger at a time opens the incident; the rest attach
@@ -116,14 +118,14 @@ class AlertWorkflow:
                 if self._incident is None:
                     if event.action != "trigger":
                         return AlertOutcome(incident=None, created=False)
-                    self._incident = await self._open_incident(event)
+                    self._incident = await self._open_incident(event, model)
                     return AlertOutcome(incident=self._incident, created=True)
                 if (
                     event.action == "trigger"
                     and self._resolution is not None
                     and workflow.patched(FLAPPING_PATCH)
                 ):
-                    return await self._after_resolution(event, self._resolution)
+                    return await self._after_resolution(event, self._resolution, model)
                 await self._pass_on(event)
                 return AlertOutcome(incident=self._incident, created=False)
             finally:
@@ -180,13 +182,13 @@ class AlertWorkflow:
             )
 
     async def _after_resolution(
-        self, event: AlertEvent, resolution: flapping.Resolution
+        self, event: AlertEvent, resolution: flapping.Resolution, model: ModelSnapshot | None
     ) -> AlertOutcome:
         window = self._policy.alerts.reopen_window
         decision = flapping.after_resolution(resolution, workflow.now(), window_seconds(window))
         self._resolution = None
         if decision == flapping.Flap.OPEN_NEW:
-            self._incident = await self._open_incident(event)
+            self._incident = await self._open_incident(event, model)
             return AlertOutcome(incident=self._incident, created=True)
         assert self._incident is not None
         incident = workflow.get_external_workflow_handle(names.incident_workflow_id(self._incident))
@@ -225,7 +227,7 @@ class AlertWorkflow:
             del self._pending[0]
         self._pending.clear()  # an incident that closed meanwhile takes no more repeats
 
-    async def _open_incident(self, event: AlertEvent) -> str:
+    async def _open_incident(self, event: AlertEvent, model: ModelSnapshot | None) -> str:
         number: str = await workflow.execute_activity(
             names.ALLOCATE_INCIDENT_NUMBER,
             start_to_close_timeout=timedelta(seconds=10),
@@ -233,7 +235,7 @@ class AlertWorkflow:
         )
         create = alert_intake.create_for(event, self._policy)
         state = lifecycle.open_incident(
-            number, create, event.source, event.source, self._policy, workflow.now()
+            number, create, event.source, event.source, self._policy, workflow.now(), model=model
         )
         state.alert = alert_info(event)
         alert_intake.enrich(state, event, workflow.now())

@@ -6,9 +6,11 @@ from __future__ import annotations
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.service import people
+from api.service import people, playbooks
 from api.service.context import Services
 from api.service.errors import NotFound, Unprocessable
+from domain import alert_intake
+from domain.incident_models import ModelSnapshot
 from domain.names import ALERT_UPDATE, alert_workflow_id
 from domain.relations import AlertEvent
 from recordstore.payloads import keep_large
@@ -30,7 +32,7 @@ async def route_alert(services: Services, event: AlertEvent) -> AlertOutcome:
     """Every door's alert (POST /alerts, Alertmanager, Grafana, PagerDuty) to its router."""
     # Large details go to the record store first; the workflows carry only their reference.
     details = await keep_large(services.store.database, event.details)
-    event = event.model_copy(update={"details": details})
+    event = event.model_copy(update={"details": details, "model": _model_for(services, event)})
     # Update-with-start: concurrent identical triggers all meet in the one router workflow.
     start = WithStartWorkflowOperation(
         AlertWorkflow.run,
@@ -48,3 +50,11 @@ async def route_alert(services: Services, event: AlertEvent) -> AlertOutcome:
         ALERT_UPDATE, event, start_workflow_operation=start, result_type=AlertOutcome
     )
     return outcome
+
+
+def _model_for(services: Services, event: AlertEvent) -> ModelSnapshot | None:
+    """The incident model a trigger would open its incident with (by the alert's category,
+    service and priority, as a create is matched); the router decides whether it opens one."""
+    if event.action != "trigger" or event.severity not in services.policy.alerts.severity:
+        return None
+    return playbooks.model_for_create(services, alert_intake.create_for(event, services.policy))

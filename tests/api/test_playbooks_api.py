@@ -1,11 +1,16 @@
 """Playbooks over HTTP with the shipped models: matched on create, steps worked by the right
-people, resolve refused with the open required steps named, re-categorised to another model."""
+people, resolve refused with the open required steps named, re-categorised to another model;
+an alert's incident matched as a create is."""
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
-from tests.support.apistack import Stack, eventually
+from temporalio.testing import WorkflowEnvironment
+
+from tests.support.apistack import Stack, api_stack, eventually, stack_settings
 
 
 def _states(view: dict[str, Any]) -> dict[str, str]:
@@ -81,3 +86,66 @@ async def test_a_network_outage_is_worked_through_its_playbook(stack: Stack) -> 
     assert previous["model"] == "network-outage"
     assert {s["id"]: s["state"] for s in previous["steps"]}["isolate"] == "done"
     assert number == changed["number"]
+
+
+BILLING_MODEL = """
+[models.billing-alert]
+title = "Billing alert"
+match = { service = "billing" }
+
+[[models.billing-alert.steps]]
+id = "check-invoices"
+title = "Check the invoice queue"
+required = true
+"""
+
+
+async def test_an_alert_opens_its_incident_with_the_model_of_its_service(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "billing.toml").write_text(BILLING_MODEL)
+    address = dev_env.client.service_client.config.target_host
+    settings = stack_settings(
+        tmp_path, address, task_queue, database_url=records_url, models_dir=models
+    )
+    key = f"billing/5xx/{uuid.uuid4().hex[:6]}"
+    alert = {
+        "source": "prometheus",
+        "dedup_key": key,
+        "action": "trigger",
+        "summary": "Billing API errors above 5%",
+        "severity": "warning",
+        "service": "billing",
+    }
+    async with api_stack(dev_env.client, settings) as stack:
+        first = await stack.ok("POST", "/alerts", "monitoring", status=201, json=alert)
+        path = f"/incidents/{first['incident']}"
+        opened = await stack.ok("GET", path)
+        assert opened["playbook"]["model"] == "billing-alert"
+        assert _states(opened) == {"check-invoices": "ready"}
+        assert (opened["impact"], opened["urgency"]) == (2, 2)  # the severity's, not a default
+
+        repeat = await stack.ok("POST", "/alerts", "monitoring", json=alert)
+        assert repeat["incident"] == first["incident"] and not repeat["created"]
+        await stack.ok("POST", "/alerts", "monitoring", json=alert | {"action": "resolve"})
+        held = await eventually(
+            lambda: stack.ok("GET", f"{path}/timeline"),
+            lambda entries: any(entry["kind"] == "rejected" for entry in entries),
+        )
+        [rejected] = [entry for entry in held if entry["kind"] == "rejected"]
+        assert "required playbook steps are open" in rejected["details"]["error"]
+        view = await stack.ok("GET", path)
+        assert view["status"] not in ("resolved", "closed")
+        assert view["alert"]["occurrences"] == 2
+        assert view["previous_playbooks"] == []
+
+        other = await stack.ok(
+            "POST",
+            "/alerts",
+            "monitoring",
+            status=201,
+            json=alert | {"dedup_key": f"{key}-payroll", "service": "payroll"},
+        )
+        assert (await stack.ok("GET", f"/incidents/{other['incident']}"))["playbook"] is None
