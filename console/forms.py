@@ -35,6 +35,7 @@ BUTTONS = {
     Action.CLOSE: "Close (confirm the resolution)",
     Action.REOPEN: "Reopen (the problem is not solved)",
     Action.COMMENT: "Add comment",
+    Action.REVIEW: "Write the post-incident review",
 }
 
 

@@ -262,12 +262,11 @@ async def test_an_incident_manager_reviews_a_major_incident_then_closes_it(
     assert [item["owner"] for item in stored["actions"]] == ["sam", "morgan"]
 
     form = await browser.open_action("close")
-    await browser.run(
-        lambda: browser.driver.find_element("css selector", "#close-on_behalf_of_caller").click()
-    )
     await browser.fill("#close-note", "Alice confirmed by phone")
     await browser.submit(form)
     assert "closed" in await browser.text("#status")
+    closed = await console_stack.ok("GET", f"/incidents/{number}", "morgan")
+    assert closed["close_code"] == "closed_by_agent"
 
     await browser.sign_in("alice")
     await browser.go(f"/console/incidents/{number}")
