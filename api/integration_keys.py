@@ -6,7 +6,8 @@ PagerDuty's Events API v2 authenticates with one as its `routing_key`:
     key = "0123456789abcdef0123456789abcdef"
     service = "website"             # optional: the incidents' service,
     group = "web-l1"                # assignment group
-    category = "availability"       # and category
+    category = "availability"       # category
+    subcategory = "outage"          # and subcategory (an incident model may match them)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class IntegrationKey(Integration):
     service: str | None = Field(default=None, min_length=1, max_length=128)
     group: str | None = Field(default=None, min_length=1, max_length=128)
     category: str | None = Field(default=None, min_length=1, max_length=128)
+    subcategory: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 def parse(path: Path, raw: dict[str, Any]) -> list[IntegrationKey]:

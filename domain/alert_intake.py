@@ -25,6 +25,7 @@ def create_for(event: AlertEvent, policy: Policy) -> IncidentCreate:
         impact=impact,
         urgency=urgency,
         category=_name(origin.category if origin is not None else None),
+        subcategory=_name(origin.subcategory if origin is not None else None),
         service=_name(event.service),
         channel=Channel.MONITORING,
     )

@@ -47,6 +47,7 @@ class AlertOrigin(BaseModel):
     integration: str  # the Alertmanager/Grafana receiver, or the integration key's name
     description: str = ""
     category: str | None = None
+    subcategory: str | None = None
     ci: str | None = None
     group: str | None = None  # assignment group for a new incident
     links: list[AlertLink] = []
@@ -57,7 +58,7 @@ class AlertOrigin(BaseModel):
     def _description(cls, text: str) -> str:
         return clip(text, 16_000)
 
-    @field_validator("integration", "category", "ci", "group")
+    @field_validator("integration", "category", "subcategory", "ci", "group")
     @classmethod
     def _short(cls, text: str | None) -> str | None:
         return clip(text, 200) if text is not None else None

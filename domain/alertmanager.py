@@ -167,6 +167,7 @@ def _event(
         integration=payload.receiver,
         description=f"{description or summary}\n\nLabels:\n{shown}".strip(),
         category=pick(mapping.category, labels, annotations),
+        subcategory=pick(mapping.subcategory, labels, annotations),
         ci=pick(mapping.ci, labels, annotations),
         group=pick(mapping.group, labels, annotations),
         links=_links(payload, alerts, annotations),

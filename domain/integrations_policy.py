@@ -7,6 +7,7 @@ description = ["annotations.description"]
 severity = ["labels.severity"]       # a key of [alerts].severity, or one of severity_aliases
 service = ["labels.service"]
 category = ["labels.category"]
+subcategory = ["labels.subcategory"]  # with category, what an incident model matches on
 ci = ["labels.instance"]
 group = []                           # an assignment group, e.g. ["labels.team"]
 default_severity = "error"           # when no source gives a known severity
@@ -35,6 +36,7 @@ class AlertmanagerPolicy(BaseModel):
     severity: Sources = ("labels.severity",)
     service: Sources = ("labels.service",)
     category: Sources = ("labels.category",)
+    subcategory: Sources = ("labels.subcategory",)
     ci: Sources = ("labels.instance",)
     group: Sources = ()
     default_severity: str = "error"
@@ -48,8 +50,8 @@ class AlertmanagerPolicy(BaseModel):
         "none": "info",
     }
 
-    @field_validator("short_description", "description", "severity", "service", "category", "ci",
-                     "group")  # fmt: skip
+    @field_validator("short_description", "description", "severity", "service", "category",
+                     "subcategory", "ci", "group")  # fmt: skip
     @classmethod
     def _sources(cls, sources: Sources) -> Sources:
         for source in sources:

@@ -37,12 +37,13 @@ UNRECOGNIZED = {
 
 class Integration(BaseModel):
     """An `[[integration]]` of the tokens file: its key routes events to this name, and the
-    incidents it opens get its service, assignment group and category."""
+    incidents it opens get its service, assignment group, category and subcategory."""
 
     name: str
     service: str | None = None
     group: str | None = None
     category: str | None = None
+    subcategory: str | None = None
 
 
 class PagerDutyEvent(BaseModel):
@@ -182,6 +183,7 @@ def alert_event(
         integration=integration.name,
         description=_description(event, labels),
         category=integration.category,
+        subcategory=integration.subcategory,
         ci=event.source or None,
         group=integration.group,
         links=links,

@@ -312,6 +312,21 @@ async def test_webhook_payloads_posted_directly(stack: Stack) -> None:
     assert links["dashboard"] == "https://grafana/d/1" and "panel" not in links
 
 
+async def test_an_alert_labelled_with_a_models_category_opens_with_its_playbook(
+    stack: Stack,
+) -> None:
+    body = am_body(f"net-{uuid.uuid4().hex[:6]}", category="network", subcategory="outage")
+    answer = await stack.ok("POST", "/integrations/alertmanager", "monitoring", json=body)
+    opened = await stack.ok("GET", f"/incidents/{answer['routed'][0]['incident']}")
+    assert (opened["category"], opened["subcategory"]) == ("network", "outage")
+    assert opened["playbook"]["model"] == "network-outage"
+    assert opened["priority"] == "P3"  # the alert's severity, not the model's default impact
+    plain = await stack.ok("POST", "/integrations/alertmanager", "monitoring", json=am_body("x"))
+    assert (await stack.ok("GET", f"/incidents/{plain['routed'][0]['incident']}"))[
+        "playbook"
+    ] is None
+
+
 async def test_webhook_input_and_access(stack: Stack) -> None:
     body = am_body("ops")
     assert (
