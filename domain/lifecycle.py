@@ -169,6 +169,7 @@ def open_incident(
     *,
     by_requester: bool = False,
     model: ModelSnapshot | None = None,
+    caller_name: str | None = None,
 ) -> IncidentState:
     """`by_requester`: impact and urgency are the caller's own assessment, so the priority is
     capped at `[intake].requester_max_priority` and no major incident starts until an agent
@@ -204,6 +205,7 @@ def open_incident(
             "resolution", policy.seconds(target.resolution, target.calendar), target.calendar, now
         ),
         policy=policy,
+        caller_name=caller_name,
         rules_version=RULES_VERSION,
     )
     for clock in clocks(state):

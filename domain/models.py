@@ -449,6 +449,9 @@ class IncidentState(IncidentFields):
     """Everything the workflow knows: one model, so continue-as-new carries it whole."""
 
     policy: Policy
+    # The caller's display name from the directory, for `{caller_name}` in a model's texts
+    # (the API sets it at open; the id stands in for incidents opened without it).
+    caller_name: str | None = None
     timeline: list[TimelineEntry] = []
     handled_request_ids: list[str] = []
     recorded_version: int = 0

@@ -84,7 +84,7 @@ def template_values(state: IncidentState, step: PlaybookStep | None = None) -> d
         "number": state.number,
         "short_description": state.short_description,
         "caller": state.caller,
-        "caller_name": state.caller,
+        "caller_name": state.caller_name or state.caller,
         "priority": state.priority.value,
         "status": state.status.value,
         "category": state.category or "",

@@ -114,6 +114,7 @@ async def create(
         now,
         by_requester=principal.requester_only,
         model=playbooks.model_for_create(services, body),
+        caller_name=services.directory.display_name(caller),
     )
     if not created:
         return visible(principal, await _replay(services, principal, state)), False

@@ -5,6 +5,8 @@ an alert's incident matched as a create is."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +90,7 @@ async def test_a_network_outage_is_worked_through_its_playbook(stack: Stack) -> 
     assert number == changed["number"]
 
 
-BILLING_MODEL = """
+MODELS = """
 [models.billing-alert]
 title = "Billing alert"
 match = { service = "billing" }
@@ -97,19 +99,57 @@ match = { service = "billing" }
 id = "check-invoices"
 title = "Check the invoice queue"
 required = true
+
+[models.badge]
+title = "Badge does not open doors"
+match = { category = "facilities", subcategory = "badge" }
+defaults = { description = "Badge of {caller_name} refused at the doors." }
+
+[[models.badge.steps]]
+id = "tell-caller"
+title = "Tell the caller"
+kind = "automated"
+activity = "comment"
+comment = { text = "Hello {caller_name}, your badge is being checked ({number})." }
 """
+
+
+@asynccontextmanager
+async def stack_with_models(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
+) -> AsyncIterator[Stack]:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "test.toml").write_text(MODELS)
+    address = dev_env.client.service_client.config.target_host
+    settings = stack_settings(
+        tmp_path, address, task_queue, database_url=records_url, models_dir=models
+    )
+    async with api_stack(dev_env.client, settings) as stack:
+        yield stack
+
+
+async def test_a_models_texts_name_the_caller_as_the_directory_does(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
+) -> None:
+    async with stack_with_models(dev_env, tmp_path, task_queue, records_url) as stack:
+        body = {"short_description": "Badge refused", "category": "facilities"}
+        created = await stack.ok(
+            "POST", "/incidents", "alice", status=201, json=body | {"subcategory": "badge"}
+        )
+        assert created["description"] == "Badge of Alice Martin refused at the doors."
+        path = f"/incidents/{created['number']}"
+        told = await eventually(
+            lambda: stack.ok("GET", f"{path}/timeline", "alice"),
+            lambda entries: any(entry["kind"] == "comment" for entry in entries),
+        )
+        [comment] = [entry for entry in told if entry["kind"] == "comment"]
+        assert comment["details"]["text"].startswith("Hello Alice Martin, your badge")
 
 
 async def test_an_alert_opens_its_incident_with_the_model_of_its_service(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str
 ) -> None:
-    models = tmp_path / "models"
-    models.mkdir()
-    (models / "billing.toml").write_text(BILLING_MODEL)
-    address = dev_env.client.service_client.config.target_host
-    settings = stack_settings(
-        tmp_path, address, task_queue, database_url=records_url, models_dir=models
-    )
     key = f"billing/5xx/{uuid.uuid4().hex[:6]}"
     alert = {
         "source": "prometheus",
@@ -119,7 +159,7 @@ async def test_an_alert_opens_its_incident_with_the_model_of_its_service(
         "severity": "warning",
         "service": "billing",
     }
-    async with api_stack(dev_env.client, settings) as stack:
+    async with stack_with_models(dev_env, tmp_path, task_queue, records_url) as stack:
         first = await stack.ok("POST", "/alerts", "monitoring", status=201, json=alert)
         path = f"/incidents/{first['incident']}"
         opened = await stack.ok("GET", path)
