@@ -7,6 +7,9 @@ tokens file, then OpenID Connect, then the directory's groups), so a token taken
 tokens file, or an expired JWT, ends the session at its next page. Forms carry the session's
 CSRF token (a synchroniser token: the cookie is unreadable to anyone but the server, and it is
 `SameSite=Lax` as well); a POST without it, or with another, is refused before anything runs.
+
+A signed-in session has an id; signing out records it in the record store until the session
+would have expired, so a copy of the cookie is refused from then on, on every API replica.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -27,6 +31,7 @@ from api.auth import Principal
 from api.deps import authenticate
 from api.service.context import Services
 from core.settings import Settings
+from recordstore import sign_outs
 
 COOKIE = "incidentflow_console"
 SESSION_SECONDS = 8 * 3600
@@ -45,6 +50,8 @@ class SignInRequired(Exception):
 class Session:
     csrf: str
     token: str | None = None
+    # A signed-in session's id (what signing out refuses from then on).
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
 
 def secret_of(settings: Settings) -> bytes:
@@ -74,7 +81,9 @@ class SessionCodec:
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
     def dump(self, session: Session) -> str:
-        payload = json.dumps({"csrf": session.csrf, "token": session.token}).encode()
+        payload = json.dumps(
+            {"csrf": session.csrf, "token": session.token, "id": session.id}
+        ).encode()
         return self._fernet.encrypt(payload).decode()
 
     def load(self, cookie: str | None) -> Session | None:
@@ -84,10 +93,14 @@ class SessionCodec:
             raw = json.loads(self._fernet.decrypt(cookie.encode(), ttl=SESSION_SECONDS))
         except (InvalidToken, ValueError):
             return None
-        if not isinstance(raw, dict) or not isinstance(raw.get("csrf"), str):
-            return None
+        if not isinstance(raw, dict) or not all(
+            isinstance(raw.get(key), str) for key in ("csrf", "id")
+        ):
+            return None  # a cookie from before sessions had ids: sign in again
         token = raw.get("token")
-        return Session(csrf=raw["csrf"], token=token if isinstance(token, str) else None)
+        return Session(
+            csrf=raw["csrf"], token=token if isinstance(token, str) else None, id=raw["id"]
+        )
 
 
 def codec(request: Request) -> SessionCodec:
@@ -154,10 +167,26 @@ async def check_csrf(request: Request) -> None:
 
 async def principal_of(request: Request, services: Services) -> Principal:
     """The signed-in person, resolved as `api/deps.py` resolves a bearer token."""
-    session = current(request)
-    if session is None or session.token is None:
-        raise SignInRequired()
-    principal = await authenticate(services, session.token)
+    principal = await signed_in(request, services)
     if principal is None:
         raise SignInRequired()
     return principal
+
+
+async def signed_in(request: Request, services: Services) -> Principal | None:
+    """The session's person, or None: no session, a signed-out one, or a token that no longer
+    names anybody."""
+    session = current(request)
+    if session is None or session.token is None:
+        return None
+    if await sign_outs.signed_out(services.store.database, session.id):
+        return None
+    return await authenticate(services, session.token)
+
+
+async def sign_out(request: Request, services: Services) -> None:
+    """Refuse this session from now on, until its cookie would have expired anyway."""
+    session = current(request)
+    if session is not None and session.token is not None:
+        until = datetime.now(UTC) + timedelta(seconds=SESSION_SECONDS)
+        await sign_outs.sign_out(services.store.database, session.id, until)

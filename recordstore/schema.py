@@ -231,6 +231,14 @@ affected_callers = sa.Table(
     sa.Column("added_at", UtcDateTime, nullable=False),
 )
 
+# Console sessions signed out before their cookie expires (console/session.py).
+console_sign_outs = sa.Table(
+    "console_sign_outs",
+    metadata,
+    sa.Column("session", sa.String(64), primary_key=True),
+    sa.Column("until", UtcDateTime, nullable=False),
+)
+
 # --- e-mail and attachments (contract 13) ------------------------------------------------------
 
 # Every message the mail listener or the IMAP poller received, stored before the SMTP 250 (or

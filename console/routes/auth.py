@@ -24,10 +24,7 @@ async def landing() -> Response:
 
 @router.get("/console/")
 async def console_home(request: Request, services: ServicesDep) -> Response:
-    current = session.current(request)
-    principal = None
-    if current is not None and current.token is not None:
-        principal = await authenticate(services, current.token)
+    principal = await session.signed_in(request, services)
     target = home_of(principal) if principal else "/console/sign-in"
     return RedirectResponse(target, status_code=HTTPStatus.SEE_OTHER)
 
@@ -59,7 +56,8 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/console/sign-out", dependencies=[CsrfDep])
-async def sign_out(request: Request) -> Response:
+async def sign_out(request: Request, services: ServicesDep) -> Response:
+    await session.sign_out(request, services)
     response = RedirectResponse("/console/sign-in", status_code=HTTPStatus.SEE_OTHER)
     session.write(request, response, None)
     return response

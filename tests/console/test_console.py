@@ -384,6 +384,38 @@ async def test_forms_need_the_sessions_csrf_token(console_stack: Stack) -> None:
     assert "real comment" in texts and "forged comment" not in texts
 
 
+async def test_a_signed_out_sessions_cookie_is_refused_even_when_copied(
+    console_stack: Stack,
+) -> None:
+    async with httpx.AsyncClient(base_url=console_stack.http.base_url) as http:
+        page = await http.get("/console/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        data = {"token": TOKENS["sam"][1], "csrf_token": token.group(1)}
+        assert (await http.post("/console/sign-in", data=data)).status_code == 303
+        copied = dict(http.cookies)
+        queue = await http.get("/console/queue")
+        assert queue.status_code == 200
+        token = re.search(r'name="csrf_token" value="([^"]+)"', queue.text)
+        assert token is not None
+        out = await http.post("/console/sign-out", data={"csrf_token": token.group(1)})
+        assert out.status_code == 303 and out.headers["location"] == "/console/sign-in"
+    async with httpx.AsyncClient(base_url=console_stack.http.base_url, cookies=copied) as thief:
+        refused = await thief.get("/console/queue")
+        assert refused.status_code == 303
+        assert refused.headers["location"].startswith("/console/sign-in")
+        home = await thief.get("/console/")
+        assert home.headers["location"] == "/console/sign-in"
+    # Another session of the same person is not touched.
+    async with httpx.AsyncClient(base_url=console_stack.http.base_url) as http:
+        page = await http.get("/console/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        data = {"token": TOKENS["sam"][1], "csrf_token": token.group(1)}
+        assert (await http.post("/console/sign-in", data=data)).status_code == 303
+        assert (await http.get("/console/queue")).status_code == 200
+
+
 async def test_a_breach_shows_on_open_pages_without_a_reload(
     console_stack: Stack, browser: Browser
 ) -> None:
