@@ -18,24 +18,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from core.settings import load_directory, load_policy
 from domain import search_attributes as sa
-from recordstore import RecordStore
 from tests.activities.test_notification_adapters import Inbox
 from tests.api.test_desk_actions import mails_to, timeline_kinds
 from tests.api.test_people import (  # noqa: F401  (fixtures)
     notifying_policy,
+    notifying_stack,
     settled,
     smtp,
     webhook,
 )
 from tests.docs.test_readme import OPERATOR_QUERIES
-from tests.support.apistack import Stack, eventually, serve_api, stack_settings
+from tests.support.apistack import Stack, eventually
 from tests.support.httpstub import HttpStub
-from worker import build_worker
 
 MARKER = "HEDGEHOG-7731-INTERNAL"  # only ever in work notes
 OUTAGE = "The office internet is down"
@@ -78,26 +75,12 @@ async def desk_stack(
     """The API and a worker with the policy's channels, the directory and a CI catalogue of
     this test's own (tagged ids)."""
     tag = uuid.uuid4().hex[:8]
-    (folder / "cis.toml").write_text(CATALOGUE.format(tag=tag))
-    (folder / "policy.toml").write_text(policy)
-    settings = stack_settings(
-        folder,
-        env.client.service_client.config.target_host,
-        task_queue,
-        database_url=records_url,
-        policy_file=folder / "policy.toml",
-        cis_file=folder / "cis.toml",
-    )
-    full_policy = load_policy(settings)
-    directory = load_directory(settings, full_policy)
-    store = RecordStore(settings.resolved_database_url)
-    await store.database.migrate()
-    async with httpx.AsyncClient() as worker_http:
-        worker = build_worker(env.client, task_queue, store, full_policy, worker_http, directory)
-        async with worker, serve_api(settings) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-                yield Stack(http, settings, store), tag
-    await store.dispose()
+    cis_file = folder / "cis.toml"
+    cis_file.write_text(CATALOGUE.format(tag=tag))
+    async with notifying_stack(
+        env, folder, task_queue, records_url, policy, cis_file=cis_file
+    ) as stack:
+        yield stack, tag
 
 
 def numbers(items: list[dict[str, Any]]) -> list[str]:

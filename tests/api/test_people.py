@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -150,14 +151,20 @@ sender = "incidents@corp.example"
 
 @asynccontextmanager
 async def notifying_stack(
-    env: WorkflowEnvironment, tmp_path: Path, task_queue: str, records_url: str, policy: str
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    task_queue: str,
+    records_url: str,
+    policy: str,
+    **extra: Any,
 ) -> AsyncIterator[Stack]:
-    """The API and a worker with the policy's channels and the directory's addresses."""
+    """The API and a worker with the policy's channels and the directory's addresses; `extra`
+    settings on top (a CI catalogue...)."""
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(policy)
     address = env.client.service_client.config.target_host
     settings = stack_settings(
-        tmp_path, address, task_queue, database_url=records_url, policy_file=policy_file
+        tmp_path, address, task_queue, database_url=records_url, policy_file=policy_file, **extra
     )
     full_policy = load_policy(settings)
     directory = load_directory(settings, full_policy)
