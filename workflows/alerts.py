@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -37,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 FLAPPING_PATCH = "alert-flapping"  # routers that saw a trigger after a resolve before it
+INCIDENT_GONE_PATCH = "alert-incident-gone"  # a signal to an ended incident opens a new one
+EXTERNAL_NOT_FOUND = "ExternalWorkflowExecutionNotFound"  # the failure type of such a signal
 
 
 class AlertStart(BaseModel):
@@ -115,19 +117,22 @@ class AlertWorkflow:
                 return self._keep_for_next_run(event)
             try:
                 await self._pass_on_pending()
-                if self._incident is None:
-                    if event.action != "trigger":
-                        return AlertOutcome(incident=None, created=False)
-                    self._incident = await self._open_incident(event, model)
-                    return AlertOutcome(incident=self._incident, created=True)
-                if (
-                    event.action == "trigger"
-                    and self._resolution is not None
-                    and workflow.patched(FLAPPING_PATCH)
-                ):
-                    return await self._after_resolution(event, self._resolution, model)
-                await self._pass_on(event)
-                return AlertOutcome(incident=self._incident, created=False)
+                if (number := self._incident) is not None:
+                    if (
+                        event.action == "trigger"
+                        and self._resolution is not None
+                        and workflow.patched(FLAPPING_PATCH)
+                    ):
+                        outcome = await self._after_resolution(event, self._resolution, model)
+                        if outcome is not None:
+                            return outcome
+                    elif await self._pass_on(event):
+                        return AlertOutcome(incident=number, created=False)
+                # No incident, or it ended before its closing news reached this router.
+                if event.action != "trigger":
+                    return AlertOutcome(incident=None, created=False)
+                self._incident = await self._open_incident(event, model)
+                return AlertOutcome(incident=self._incident, created=True)
             finally:
                 self._handled += 1
 
@@ -183,31 +188,51 @@ class AlertWorkflow:
 
     async def _after_resolution(
         self, event: AlertEvent, resolution: flapping.Resolution, model: ModelSnapshot | None
-    ) -> AlertOutcome:
+    ) -> AlertOutcome | None:
+        """Reopen within the window, open anew after it; None when the incident has ended."""
         window = self._policy.alerts.reopen_window
         decision = flapping.after_resolution(resolution, workflow.now(), window_seconds(window))
         self._resolution = None
         if decision == flapping.Flap.OPEN_NEW:
             self._incident = await self._open_incident(event, model)
             return AlertOutcome(incident=self._incident, created=True)
-        assert self._incident is not None
-        incident = workflow.get_external_workflow_handle(names.incident_workflow_id(self._incident))
         reopen = ReopenRequest(
             actor=event.source[:128],
             reason=f"alert {event.dedup_key} fired again within {window} of its auto-resolution",
             request_id=f"{workflow.info().workflow_id}/reopen/{self._handled}"[-200:],
         )
-        await incident.signal(Action.REOPEN.value, reopen)
-        self._reopened_at = workflow.now()
-        await incident.signal(IncidentWorkflow.alert, event)
-        return AlertOutcome(incident=self._incident, created=False, reopened=True)
-
-    async def _pass_on(self, event: AlertEvent) -> None:
         assert self._incident is not None
-        incident = workflow.get_external_workflow_handle(names.incident_workflow_id(self._incident))
-        await incident.signal(IncidentWorkflow.alert, event)
+        number = self._incident  # the closing news may come in while a signal is on its way
+        if not await self._signal_incident(number, Action.REOPEN.value, reopen):
+            return None
+        self._reopened_at = workflow.now()
+        if not await self._signal_incident(number, IncidentWorkflow.alert, event):
+            return None
+        return AlertOutcome(incident=number, created=False, reopened=True)
+
+    async def _pass_on(self, event: AlertEvent) -> bool:
+        """Pass the event on to the incident; False when the incident has ended."""
+        assert self._incident is not None
+        if not await self._signal_incident(self._incident, IncidentWorkflow.alert, event):
+            return False
         if event.action == "resolve":
             self._expect_auto_resolution()
+        return True
+
+    async def _signal_incident(self, number: str, signal: Any, arg: Any) -> bool:
+        """Signal this router's incident; False (and no incident any more) when it has ended
+        and its own closing news has not arrived yet: the next trigger opens a new one."""
+        incident = workflow.get_external_workflow_handle(names.incident_workflow_id(number))
+        try:
+            await incident.signal(signal, arg)
+        except ApplicationError as failure:
+            if failure.type != EXTERNAL_NOT_FOUND or not workflow.patched(INCIDENT_GONE_PATCH):
+                raise  # routers that failed this way before replay as they ran
+            workflow.logger.info("incident ended before its news came: " + number)
+            if self._incident == number:
+                self._incident, self._resolution = None, None
+            return False
+        return True
 
     def _may_keep_for_next_run(self, event: AlertEvent) -> bool:
         """While draining, a repeat waits in state; a trigger after a resolution does not (it

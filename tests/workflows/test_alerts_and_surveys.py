@@ -6,6 +6,9 @@ import asyncio
 import uuid
 from typing import Any
 
+from temporalio.testing import WorkflowEnvironment
+
+from domain.names import incident_workflow_id
 from tests.support.apistack import Stack, eventually
 
 
@@ -82,6 +85,38 @@ async def test_acknowledge_starts_and_resolve_auto_resolves_then_a_new_trigger_o
 
     again = await eventually(retrigger, lambda outcome: outcome.get("incident") != number)
     assert again["created"] and again["incident"] != number
+
+
+async def test_an_incident_that_ended_before_its_router_heard_is_never_a_500(
+    stack: Stack, dev_env: WorkflowEnvironment
+) -> None:
+    """An incident can end (closed, or here terminated by an operator) before its closing news
+    reaches its alert router: the next trigger opens a new incident, a clear is a 404."""
+    key = f"edge/gone/{uuid.uuid4().hex[:6]}"
+
+    async def trigger_opens_anew(gone: str) -> str:
+        await dev_env.client.get_workflow_handle(incident_workflow_id(gone)).terminate("ended")
+        again = await stack.ok("POST", "/alerts", "monitoring", status=201, json=alert(key))
+        assert again["created"] and again["incident"] != gone
+        number: str = again["incident"]
+        return number
+
+    first = await stack.ok("POST", "/alerts", "monitoring", status=201, json=alert(key))
+    second = await trigger_opens_anew(first["incident"])  # a repeat would have attached
+
+    await dev_env.client.get_workflow_handle(incident_workflow_id(second)).terminate("ended")
+    clear = await stack.call("POST", "/alerts", "monitoring", json=alert(key, "resolve"))
+    assert clear.status_code == 404, clear.text
+
+    third = await stack.ok("POST", "/alerts", "monitoring", status=201, json=alert(key))
+    await stack.ok("POST", "/alerts", "monitoring", json=alert(key, "resolve"))
+    await eventually(
+        lambda: stack.ok("GET", f"/incidents/{third['incident']}"),
+        lambda incident: incident["status"] == "resolved",
+    )
+    # Within the reopen window: the router would reopen it, but it has ended.
+    fourth = await trigger_opens_anew(third["incident"])
+    assert (await stack.ok("GET", f"/incidents/{fourth}"))["status"] != "resolved"
 
 
 async def test_alert_input_and_access(stack: Stack) -> None:
